@@ -1,0 +1,1 @@
+"""Repo-root conftest: makes `flows`, `tasks`, `expectations` importable without installing."""

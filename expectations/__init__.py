@@ -1,0 +1,1 @@
+"""Great Expectations suites, declared as lists of GE expectation objects."""

@@ -1,0 +1,1 @@
+"""medprep tasks: pure, typed functions wrapped as Prefect tasks."""

@@ -1,0 +1,290 @@
+"""Format readers, separate from sources: JSON array, JSON Lines, CSV (any encoding), Parquet.
+
+A source asks for a set of top-level fields with their dtypes; the reader returns exactly those
+columns (missing ones as nulls, unknown ones dropped) plus ``source_row``, the 0-based index of
+the record in the file. Which reader runs is decided by :data:`FORMATS` (extension) and, for
+files whose extension lies, by :func:`sniff_format` (first bytes).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import polars as pl
+
+from tasks.errors import BadFileError
+from tasks.schema import QUARANTINE_SCHEMA, RAW, REASON, SOURCE_ROW
+
+LFS_MAGIC = b"version https://git-lfs.github.com/spec/v1"
+UTF8_BOM = b"\xef\xbb\xbf"
+HEAD_BYTES = 64 * 1024
+
+# extension -> format; sniff_format() overrides it when the bytes say otherwise
+FORMATS: dict[str, str] = {
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+_KEY_RE = re.compile(rb'"((?:[^"\\\n]|\\.){1,200})"\s*:')
+
+
+def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
+    """The first ``n`` bytes of a file."""
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def is_lfs_pointer(path: Path) -> bool:
+    """True when the file is a Git LFS pointer (what `git clone` leaves without `git lfs`)."""
+    return read_head(path, len(LFS_MAGIC)) == LFS_MAGIC
+
+
+def sniff_format(path: Path) -> str | None:
+    """Guess the format from the first bytes: 'json', 'jsonl', 'csv', 'parquet', 'lfs' or None."""
+    head = read_head(path, 4096)
+    if head.startswith(LFS_MAGIC):
+        return "lfs"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    text = head.removeprefix(UTF8_BOM).lstrip()
+    if text.startswith(b"["):
+        return "json"
+    if text.startswith(b"{"):
+        # one object per line -> JSONL; a pretty-printed single object has a bare "{" line
+        first = text.split(b"\n", 1)[0].strip()
+        return "jsonl" if first.endswith(b"}") else "json"
+    if b"," in text.split(b"\n", 1)[0]:
+        return "csv"
+    return None
+
+
+def detect_format(path: Path) -> str | None:
+    """Format by content first (renamed files lie), then by extension."""
+    return sniff_format(path) or FORMATS.get(path.suffix.lower())
+
+
+def decode_head(head: bytes, encoding: str = "utf-8") -> str:
+    """Decode a byte prefix that may end mid-character."""
+    return head.removeprefix(UTF8_BOM).decode(encoding, errors="ignore")
+
+
+def sniff_keys(path: Path, encoding: str = "utf-8") -> set[str]:
+    """Field names visible in the first 64 KiB: JSON keys, a CSV header, or a Parquet schema."""
+    fmt = detect_format(path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return set(pq.read_schema(path).names)
+    head = read_head(path)
+    if fmt in ("json", "jsonl"):
+        return {m.decode("utf-8", errors="ignore") for m in _KEY_RE.findall(head)}
+    if fmt == "csv":
+        for enc in (encoding, "utf-8", "gb18030"):
+            try:
+                first = head.removeprefix(UTF8_BOM).split(b"\n", 1)[0].decode(enc)
+            except UnicodeDecodeError:
+                continue
+            return {f.strip().strip('"') for f in first.strip().split(",")}
+    return set()
+
+
+def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Exactly the requested columns, in order, with their dtypes; absent ones as nulls."""
+    return frame.select(
+        [
+            (pl.col(c) if c in frame.columns else pl.lit(None)).cast(t).alias(c)
+            for c, t in schema.items()
+        ]
+    )
+
+
+def _with_row(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_row_index(SOURCE_ROW).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
+
+
+def _bad_json_file(path: Path, err: json.JSONDecodeError) -> BadFileError:
+    return BadFileError(
+        f"{path}: not valid JSON at line {err.lineno}, column {err.colno} ({err.msg}). "
+        "Fix: re-download the file (a partial download cuts the array short) or repair that line."
+    )
+
+
+def read_json_array(path: Path, schema: dict[str, pl.DataType]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read one JSON array (UTF-8, BOM or not) -> (records, quarantined records)."""
+    try:
+        frame = pl.read_json(path, schema=schema)
+        return _with_row(frame), pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, ValueError):
+        pass  # malformed JSON or a record of another shape: find out which, below
+    raw = Path(path).read_bytes().removeprefix(UTF8_BOM)
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise _bad_json_file(path, err) from None
+    except UnicodeDecodeError as err:
+        raise BadFileError(
+            f"{path}: not UTF-8 (byte {err.start}). Fix: convert it, e.g. "
+            f"`iconv -f gb18030 -t utf-8 in > out`."
+        ) from None
+    if not isinstance(data, list):
+        raise BadFileError(
+            f"{path}: expected one JSON array of records, found a JSON {type(data).__name__}. "
+            "Fix: use the file as published (a list of objects), or save it as JSON Lines (.jsonl)."
+        )
+    return _records_to_frames(path, list(enumerate(data)), schema)
+
+
+def _records_to_frames(
+    path: Path, indexed: list[tuple[int, object]], schema: dict[str, pl.DataType]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Slow path, only for files polars refused: split good records from bad ones, with reasons."""
+    good_rows: list[int] = []
+    good: list[dict] = []
+    bad: list[dict] = []
+    for row, rec in indexed:
+        reason = _record_problem(rec, schema)
+        if reason:
+            bad.append({SOURCE_ROW: row, REASON: reason, RAW: json.dumps(rec, ensure_ascii=False)[:2000]})
+        else:
+            good_rows.append(row)
+            good.append({k: rec.get(k) for k in schema})
+    frame = pl.DataFrame(good, schema=schema) if good else pl.DataFrame(schema=schema)
+    frame = frame.with_columns(pl.Series(SOURCE_ROW, good_rows, dtype=pl.Int64)).select(
+        [SOURCE_ROW, *schema]
+    )
+    quarantine = pl.DataFrame(
+        {
+            "source": [None] * len(bad),
+            "source_file": [str(path)] * len(bad),
+            SOURCE_ROW: [b[SOURCE_ROW] for b in bad],
+            REASON: [b[REASON] for b in bad],
+            RAW: [b[RAW] for b in bad],
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+    return frame, quarantine
+
+
+def _record_problem(rec: object, schema: dict[str, pl.DataType]) -> str | None:
+    if not isinstance(rec, dict):
+        return f"record is a JSON {type(rec).__name__}, expected an object"
+    for key, dtype in schema.items():
+        val = rec.get(key)
+        if val is None:
+            continue
+        if dtype == pl.String and not isinstance(val, (str, int, float)):
+            return f"field {key!r} is a {type(val).__name__}, expected text"
+        if isinstance(dtype, pl.Struct) and not isinstance(val, dict):
+            return f"field {key!r} is a {type(val).__name__}, expected an object"
+    return None
+
+
+def read_jsonl(path: Path, schema: dict[str, pl.DataType]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read JSON Lines -> (records, quarantined lines); blank lines are skipped, bad lines quarantined."""
+    try:
+        frame = pl.read_ndjson(path, schema=schema)
+        if frame.height == _count_nonblank_lines(path):
+            return _with_row(frame), pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, ValueError):
+        pass
+    indexed: list[tuple[int, object]] = []
+    bad: list[tuple[int, str, str]] = []
+    with open(path, "rb") as fh:
+        for row, line in enumerate(fh):
+            line = line.removeprefix(UTF8_BOM) if row == 0 else line
+            if not line.strip():
+                continue
+            try:
+                indexed.append((row, json.loads(line)))
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                bad.append((row, f"line {row + 1} is not valid JSON ({err})", line[:2000].decode("utf-8", "replace")))
+    if indexed == [] and bad:
+        raise BadFileError(
+            f"{path}: no line parses as JSON (first error: {bad[0][1]}). "
+            "Fix: check the file is JSON Lines (one object per line) in UTF-8."
+        )
+    frame, quarantine = _records_to_frames(path, indexed, schema)
+    extra = pl.DataFrame(
+        {
+            "source": [None] * len(bad),
+            "source_file": [str(path)] * len(bad),
+            SOURCE_ROW: [b[0] for b in bad],
+            REASON: [b[1] for b in bad],
+            RAW: [b[2] for b in bad],
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+    return frame, pl.concat([quarantine, extra]).sort(SOURCE_ROW)
+
+
+def _count_nonblank_lines(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def read_csv(
+    path: Path, schema: dict[str, pl.DataType], encoding: str = "utf-8"
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read CSV in any encoding: decode to UTF-8 once, then pyarrow (accepts quoted newlines)."""
+    import pyarrow.csv as pacsv
+
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.removeprefix(UTF8_BOM).decode(encoding).encode()
+    except UnicodeDecodeError as err:
+        raise BadFileError(
+            f"{path}: cannot be decoded as {encoding} (byte {err.start}). "
+            f"Fix: pass the file's real encoding, or convert it to {encoding}."
+        ) from None
+    table = pacsv.read_csv(
+        io.BytesIO(text),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={c: "string" for c in schema}, strings_can_be_null=False
+        ),
+    )
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return _with_row(_conform(frame, schema)), pl.DataFrame(schema=QUARANTINE_SCHEMA)
+
+
+def read_parquet(path: Path, schema: dict[str, pl.DataType]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read the requested columns of a Parquet file."""
+    names = set(pl.read_parquet_schema(path))
+    frame = pl.scan_parquet(path).select([c for c in schema if c in names]).collect()
+    return _with_row(_conform(frame, schema)), pl.DataFrame(schema=QUARANTINE_SCHEMA)
+
+
+READERS = {
+    "json": read_json_array,
+    "jsonl": read_jsonl,
+    "parquet": read_parquet,
+}
+
+
+def read_records(
+    path: Path, schema: dict[str, pl.DataType], encoding: str = "utf-8"
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read any supported file -> (records with ``source_row``, quarantined records)."""
+    path = Path(path)
+    fmt = detect_format(path)
+    if fmt == "lfs":
+        raise BadFileError(
+            f"{path}: is a Git LFS pointer, not the data. Fix: run `git lfs install && git lfs pull` "
+            "in the cloned dataset folder (or download the file from ModelScope)."
+        )
+    if fmt == "csv":
+        return read_csv(path, schema, encoding)
+    if fmt not in READERS:
+        raise BadFileError(
+            f"{path}: unknown format (expected a JSON array, JSON Lines, CSV or Parquet file)."
+        )
+    return READERS[fmt](path, schema)

@@ -1,0 +1,52 @@
+"""Atomic, deterministic file writes: temp file in the same folder + os.replace."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+import polars as pl
+
+# snappy: zstd was the largest single cost of a read-all/write-all run (PITFALLS), and these
+# files are scratch between tasks, not archives
+PARQUET_OPTS = {"compression": "snappy", "statistics": False}
+
+
+@contextmanager
+def atomic_path(dest: Path):
+    """Yield a temp path beside ``dest``; on success it replaces ``dest`` in one rename."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(dest: Path, writer: Callable[[Path], object]) -> Path:
+    """Run ``writer(tmp_path)`` then move the result onto ``dest`` atomically."""
+    with atomic_path(dest) as tmp:
+        writer(tmp)
+    return Path(dest)
+
+
+def write_text(dest: Path, text: str) -> Path:
+    """Write UTF-8 text atomically."""
+    return write_atomic(dest, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_parquet(frame: pl.DataFrame, dest: Path) -> Path:
+    """Write a frame to Parquet atomically."""
+    return write_atomic(dest, lambda p: frame.write_parquet(p, **PARQUET_OPTS))
+
+
+def write_ndjson(frame: pl.DataFrame, dest: Path) -> Path:
+    """Write a frame as JSON Lines atomically."""
+    return write_atomic(dest, lambda p: frame.write_ndjson(p))
