@@ -132,3 +132,11 @@ def detect_files(source: str, raw_dir: str, required: bool = True) -> list[dict]
     if not found and required:
         raise SourceNotFoundError(not_found_message(spec, Path(raw_dir)))
     return [f.to_dict() for f in found]
+
+
+def auto_not_found(raw_dir: str) -> SourceNotFoundError:
+    """The error when no source was named and none has files: what to put where, per source."""
+    lines = [f"no source has data under {raw_dir}. Put the files of one of these there:"]
+    for spec in REGISTRY.by_priority():
+        lines.append(f"  {spec.name}: {', '.join(spec.files)} ({spec.url})")
+    return SourceNotFoundError("\n".join(lines))

@@ -1,0 +1,1 @@
+"""medprep Prefect flows and the `medprep` command line."""

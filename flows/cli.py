@@ -1,0 +1,164 @@
+"""`medprep` command line: prepare, sources, prepare-rl, demo (see README, "Command line")."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_RAW = REPO / "data" / "samples"
+
+SOURCES_HELP = """\
+SOURCES: a registry key (medical-o1), a comma list (medical-o1,delicate-medical) or
+key:weight pairs (medical-o1:0.7,datatang-qa:0.3), or "all" (every source that has files).
+Omitted: $DATASET_CHOICE, else the sources in priority order until one has data.
+`medprep sources` lists the keys and what was found."""
+
+
+def _quiet_prefect_env() -> None:
+    # before `import prefect`: no telemetry, and time for a cold ephemeral server on 2 cores
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+class _NoTracebackForUserErrors(logging.Filter):
+    """A bad file or a failed gate is the user's to fix: log the message, not a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from tasks.errors import MedprepError
+
+        if record.exc_info and isinstance(record.exc_info[1], MedprepError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _install_log_filter() -> None:
+    f = _NoTracebackForUserErrors()
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
+        logging.getLogger(name).addFilter(f)
+        for h in logging.getLogger(name).handlers:
+            h.addFilter(f)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to render --help in the README)."""
+    p = argparse.ArgumentParser(
+        prog="medprep",
+        description="Turn public medical QA / reasoning datasets into gated, risk-balanced RL training data.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    pr = sub.add_parser(
+        "prepare",
+        help="run the prepare flow: download, detect, parse, gate, sample, write",
+        description="Run the `prepare` Prefect flow.\n\n" + SOURCES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    pr.add_argument("sources", nargs="?", default=None, metavar="SOURCES")
+    _common(pr)
+
+    src = sub.add_parser("sources", help="list every source, where its files were found, records parsed")
+    src.add_argument("--offline", action="store_true", help="do not probe ModelScope")
+    src.add_argument("--raw-dir", default="data/raw", help="where input files live (default: %(default)s)")
+
+    rl = sub.add_parser("prepare-rl", help="export RL prompts (verl, OpenRLHF, TRL) from the last prepared sample")
+    rl.add_argument("--out-dir", default="data", help="the prepare run's output folder (default: %(default)s)")
+    rl.add_argument("--max-prompt-tokens", type=int, default=1024, help="drop longer prompts (default: %(default)s)")
+
+    demo = sub.add_parser("demo", help="the whole pipeline on the shipped sample files, offline")
+    demo.add_argument("--out-dir", default="data/demo", help="where to write (default: %(default)s)")
+    demo.add_argument("--seed", type=int, default=42)
+    return p
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--offline", action="store_true", help="skip the ModelScope download; read --raw-dir only")
+    p.add_argument("--sample-size", type=int, default=5_000, help="records to sample, 2,000-10,000 (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=42, help="random seed; same inputs + seed = same files (default: %(default)s)")
+    p.add_argument("--raw-dir", default="data/raw", help="input files (default: %(default)s)")
+    p.add_argument("--out-dir", default="data", help="outputs: processed/, quarantine/, rl/, DATA_CARD.md (default: %(default)s)")
+    p.add_argument("--min-high", type=float, default=0.2, help="minimum high-risk share per source (default: %(default)s)")
+    p.add_argument("--min-low", type=float, default=0.2, help="minimum low-risk share per source (default: %(default)s)")
+    p.add_argument("--val-fraction", type=float, default=0.05, help="validation share (default: %(default)s)")
+    p.add_argument("--allow-out-of-range", action="store_true", help="allow a sample size outside 2,000-10,000")
+    p.add_argument("--no-rl", action="store_true", help="skip the RL prompt export")
+
+
+def _run_prepare(args: argparse.Namespace) -> dict:
+    from flows.prepare import prepare
+
+    return prepare(
+        sources=args.sources,
+        download=not args.offline,
+        sample_size=args.sample_size,
+        seed=args.seed,
+        raw_dir=args.raw_dir,
+        out_dir=args.out_dir,
+        min_high=args.min_high,
+        min_low=args.min_low,
+        val_fraction=args.val_fraction,
+        allow_out_of_range=args.allow_out_of_range,
+        export_rl=not args.no_rl,
+    )
+
+
+def _summary(result: dict, out_dir: str) -> None:
+    print(f"\nmedprep: done. Outputs in {out_dir}/ (see {out_dir}/DATA_CARD.md)")
+    for name, info in sorted(result["files"].items()):
+        print(f"  {name:<32} {info['rows']:>7,} rows")
+    for w in result["sample"]["warnings"] + result["sample"]["shortfalls"]:
+        print(f"  warning: {w}")
+    rl = result.get("rl") or {}
+    for cmd in rl.get("commands", []):
+        print(f"  {cmd}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `medprep` console script."""
+    args = build_parser().parse_args(argv)
+    _quiet_prefect_env()
+    from tasks.errors import MedprepError
+
+    try:
+        if args.command == "sources":
+            from tasks.status import print_sources
+
+            print_sources(args.raw_dir, probe_network=not args.offline)
+            return 0
+        _install_log_filter()
+        if args.command == "prepare":
+            result = _run_prepare(args)
+            _summary(result, args.out_dir)
+        elif args.command == "demo":
+            from flows.prepare import prepare
+
+            result = prepare(
+                sources="all", download=False, raw_dir=str(DEMO_RAW), out_dir=args.out_dir, seed=args.seed,
+            )
+            _summary(result, args.out_dir)
+        elif args.command == "prepare-rl":
+            from flows.prepare_rl import prepare_rl
+
+            summary = prepare_rl(
+                processed_dir=str(Path(args.out_dir) / "processed"),
+                out_dir=str(Path(args.out_dir) / "rl"),
+                max_prompt_tokens=args.max_prompt_tokens,
+            )
+            for cmd in (summary or {}).get("commands", []):
+                print(cmd)
+        return 0
+    except MedprepError as err:
+        print(f"medprep: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("medprep: interrupted; previous outputs are untouched", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""The `prepare` flow: ModelScope -> data/raw -> canonical frames -> GE gate -> sample -> files."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+
+from prefect import flow, get_run_logger, unmapped
+
+from tasks.datacard import write_card
+from tasks.detect import detect_files, auto_not_found
+from tasks.download import download_source
+from tasks.gate import run_gate
+from tasks.locking import output_lock
+from tasks.outputs import write_outputs
+from tasks.parse import parse_file
+from tasks.plan import parse_sources
+from tasks.pool import build_pool
+from tasks.sample import SampleConfig, sample_pool
+from tasks.sources import REGISTRY
+
+
+def _version() -> str:
+    try:
+        return metadata.version("medprep")
+    except metadata.PackageNotFoundError:
+        return "dev"
+
+
+def _fetch(source: str, raw_dir: str) -> dict:
+    """Run the download task; any failure after its retries falls back to data/raw."""
+    state = download_source(source, raw_dir, return_state=True)
+    if state.is_completed():
+        return state.result()
+    msg = f"download failed after retries ({state.message}); using files under {raw_dir}"
+    get_run_logger().warning("%s: %s", source, msg)
+    return {"source": source, "status": "failed", "message": msg}
+
+
+@flow(name="prepare", log_prints=True)
+def prepare(
+    sources: str | list[str] | None = None,
+    download: bool = True,
+    sample_size: int = 5_000,
+    seed: int = 42,
+    raw_dir: str = "data/raw",
+    out_dir: str = "data",
+    min_high: float = 0.2,
+    min_low: float = 0.2,
+    val_fraction: float = 0.05,
+    allow_out_of_range: bool = False,
+    export_rl: bool = True,
+) -> dict:
+    """Prepare gated, risk-balanced RL training data from medical QA sources."""
+    plan = parse_sources(sources)
+    cfg = SampleConfig(sample_size, seed, plan.weights, min_high, min_low, val_fraction, allow_out_of_range)
+    cfg.check()
+    work = str(Path(out_dir) / ".work")
+    with output_lock(out_dir):
+        downloads: dict[str, dict] = {}
+        files: list[dict] = []
+        for source in plan.sources:  # auto-load: priority order until one source has files
+            if download:
+                downloads[source] = _fetch(source, raw_dir)
+            files += detect_files(source, raw_dir, required=plan.required)
+            if plan.mode == "auto" and files:
+                break
+        if not files:
+            raise auto_not_found(raw_dir)
+        parsed = [f.result() for f in parse_file.map(files, work_dir=unmapped(work))]
+        pool = build_pool(parsed, work)
+        gate = run_gate(pool["pool_path"])
+        sample = sample_pool(pool["pool_path"], work, cfg)
+        quarantines = [p["quarantine_path"] for p in parsed] + [pool["dedup_quarantine_path"]]
+        outputs = write_outputs(sample["sample_path"], quarantines, out_dir)
+        rl = _export_rl(out_dir) if export_rl else None
+        used = sorted({f["source"] for f in files})
+        ctx = {
+            "version": _version(),
+            "sources": used,
+            "files": files,
+            "downloads": downloads,
+            "modelscope_ids": {s: REGISTRY[s].modelscope_id for s in used},
+            "licenses": {s: REGISTRY[s].license for s in used},
+            "parsed": parsed,
+            "pool": pool,
+            "gate": gate,
+            "sample_config": cfg.__dict__,
+            "sample": sample,
+            "outputs": outputs,
+            "rl": rl,
+            "labeller": _labeller_figures(),
+        }
+        write_card(ctx, out_dir)
+    return {"out_dir": out_dir, "files": outputs["files"], "sample": sample["report"], "rl": rl}
+
+
+def _export_rl(out_dir: str) -> dict:
+    from tasks.rl.export import export_rl
+
+    return export_rl(str(Path(out_dir) / "processed"), str(Path(out_dir) / "rl"))
+
+
+def _labeller_figures() -> dict | None:
+    from tasks.labels import evaluate_lexicon
+
+    return evaluate_lexicon()

@@ -1,0 +1,196 @@
+"""DATA_CARD.md: provenance, counts, lengths, gate results, sampling and warnings.
+
+Rendered from plain dicts the flow's tasks return, plus the sample itself; no timestamps or
+absolute paths, so the same inputs and seed give the same bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from prefect import task
+
+from tasks import schema as S
+from tasks.sample import SPLIT
+from tasks.storage import write_text
+
+PCTS = (0.05, 0.5, 0.95)
+
+
+def md_table(headers: list[str], rows: list[list]) -> str:
+    """A GitHub-flavoured markdown table."""
+    def cell(v) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ") if v is not None else ""
+
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def crosstab(frame: pl.DataFrame, rows: list[str], col: str, values: list[str]) -> str:
+    """Counts of ``rows`` x ``col`` with a total column."""
+    if frame.is_empty():
+        return "_none_"
+    counts = frame.group_by(*rows, col).len()
+    wide = counts.pivot(on=col, index=rows, values="len").fill_null(0)
+    for v in values:
+        if v not in wide.columns:
+            wide = wide.with_columns(pl.lit(0).alias(v))
+    wide = wide.with_columns(pl.sum_horizontal(values).alias("total")).sort(rows)
+    return md_table([*rows, *values, "total"], wide.select(*rows, *values, "total").rows())
+
+
+def length_table(frame: pl.DataFrame) -> str:
+    """Character-length percentiles of question, reasoning and answer."""
+    rows = []
+    for col in (S.QUESTION, S.REASONING, S.ANSWER):
+        lens = frame.get_column(col).drop_nulls().str.len_chars()
+        if lens.is_empty():
+            rows.append([col, 0, "", "", "", ""])
+            continue
+        q = [int(lens.quantile(p, interpolation="nearest")) for p in PCTS]
+        rows.append([col, lens.len(), *q, int(lens.max())])
+    return md_table(["field (chars)", "non-null", "p5", "p50", "p95", "max"], rows)
+
+
+def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
+    """The whole card as markdown."""
+    cfg = ctx["sample_config"]
+    rep = ctx["sample"]["report"]
+    files = ctx["outputs"]["files"]
+    lines = [
+        "# Data card — medprep",
+        "",
+        f"Medical QA / reasoning data for the RL (PPO / GRPO) stage, prepared by medprep {ctx['version']}.",
+        "",
+        "## Summary",
+        md_table(
+            ["item", "value"],
+            [
+                ["sources", ", ".join(ctx["sources"])],
+                ["records in pool (after dedup)", f"{pool.height:,}"],
+                ["records sampled", f"{sample.height:,} (requested {cfg['size']:,})"],
+                ["train / val", f"{rep['splits'].get('train', 0):,} / {rep['splits'].get('val', 0):,}"],
+                ["with reasoning (<think>)", f"{sample.get_column(S.REASONING).is_not_null().sum():,}"],
+                ["with a verifiable reference answer", f"{sample.get_column(S.REFERENCE_ANSWER).is_not_null().sum():,}"],
+                ["seed", cfg["seed"]],
+            ],
+        ),
+        "",
+        "## Warnings",
+    ]
+    warnings = ctx.get("warnings", []) + rep["warnings"] + rep["shortfalls"]
+    lines += [f"- {w}" for w in warnings] or ["- none"]
+    lines += ["", "## Provenance", ""]
+    prov = []
+    for f in ctx["files"]:
+        dl = ctx["downloads"].get(f["source"], {})
+        origin = (
+            f"ModelScope {ctx['modelscope_ids'].get(f['source'])} @ {f['revision'] or 'unknown revision'}"
+            if f["how"] == "modelscope cache"
+            else "manual file"
+        )
+        prov.append([f["source"], f["relpath"], f["how"], origin, f"{f['size']:,}", f"`{f['sha256']}`", ctx["licenses"].get(f["source"], "")])
+        if dl.get("status") == "offline":
+            pass
+    lines.append(md_table(["source", "file", "found as", "origin", "bytes", "sha256", "license"], prov))
+    dl_rows = [[s, d["status"], d["message"]] for s, d in sorted(ctx["downloads"].items())]
+    if dl_rows:
+        lines += ["", "Download step:", "", md_table(["source", "status", "message"], dl_rows)]
+    lines += [
+        "",
+        "## Parsing and quarantine",
+        "",
+        md_table(
+            ["source", "file", "records", "quarantined", "seconds"],
+            [[p["source"], p["relpath"], f"{p['records']:,}", f"{p['quarantined']:,}", p["seconds"]] for p in ctx["parsed"]],
+        ),
+        "",
+        "Quarantined records by reason (all in `quarantine/<source>.jsonl` with source file, row and reason):",
+        "",
+        md_table(["reason", "records"], sorted(ctx["outputs"]["quarantine_by_reason"].items())) if ctx["outputs"]["quarantine_by_reason"] else "- none",
+        "",
+        "## Dedup",
+        "",
+        md_table(["step", "records"], [["parsed, before dedup", f"{ctx['pool']['before_dedup']:,}"]] + [[k, f"{v:,}" if isinstance(v, int) else v] for k, v in ctx["pool"]["dedup"].items()]),
+        "",
+        "## Gate (Great Expectations)",
+        "",
+        md_table(
+            ["expectation", "column", "success", "unexpected", "observed"],
+            [[g["expectation"], g["column"], "pass" if g["success"] else "FAIL", g["unexpected_count"], g["observed_value"]] for g in ctx["gate"]],
+        ),
+        "",
+        "## Sampling",
+        "",
+        md_table(
+            ["parameter", "value"],
+            [
+                ["size", cfg["size"]],
+                ["seed", cfg["seed"]],
+                ["weights", cfg["weights"] or "natural mix of the pool"],
+                ["min high-risk share", cfg["min_high"]],
+                ["min low-risk share", cfg["min_low"]],
+                ["val fraction", cfg["val_fraction"]],
+                ["strata", "source x risk level x language"],
+            ],
+        ),
+        "",
+        md_table(
+            ["source", "requested share", "achieved share", "drawn", "high", "medium", "low"],
+            [[s, v["requested_share"], v["achieved_share"], v["drawn"], v["risk"]["high"], v["risk"]["medium"], v["risk"]["low"]] for s, v in sorted(rep["by_source"].items())],
+        ),
+        "",
+        "## Counts in the sample",
+        "",
+        "By source x language x risk:",
+        "",
+        crosstab(sample, [S.SOURCE, S.LANGUAGE], S.RISK_LEVEL, list(S.RISK_LEVELS)),
+        "",
+        "By specialty x risk:",
+        "",
+        crosstab(sample, [S.SPECIALTY], S.RISK_LEVEL, list(S.RISK_LEVELS)),
+        "",
+        "By split x risk:",
+        "",
+        crosstab(sample, [SPLIT], S.RISK_LEVEL, list(S.RISK_LEVELS)),
+        "",
+        "Risk in the pool, before sampling:",
+        "",
+        crosstab(pool, [S.SOURCE, S.LANGUAGE], S.RISK_LEVEL, list(S.RISK_LEVELS)),
+        "",
+        "## Lengths in the sample",
+        "",
+        length_table(sample),
+        "",
+    ]
+    lab = ctx.get("labeller")
+    lines += ["## Risk labeller", ""]
+    if lab:
+        lines += [
+            md_table(
+                ["lexicon", "eval records", "precision (high)", "recall (high)"],
+                [[lab.get("lexicon_version"), lab.get("n"), lab.get("precision_high"), lab.get("recall_high")]],
+            ),
+            "",
+        ]
+    else:
+        lines += ["- evaluation set not available in this installation", ""]
+    lines += ["## Output files", ""]
+    out_rows = [[k, f"{v['rows']:,}", f"`{v['sha256']}`"] for k, v in sorted(files.items())]
+    for name, v in sorted((ctx.get("rl") or {}).get("files", {}).items()):
+        out_rows.append([name, f"{v['rows']:,}", f"`{v['sha256']}`"])
+    lines.append(md_table(["file", "rows", "sha256"], out_rows))
+    lines.append("")
+    return "\n".join(lines)
+
+
+@task(name="write-data-card")
+def write_card(ctx: dict, out_dir: str) -> str:
+    """Render and atomically write DATA_CARD.md; returns its text."""
+    sample = pl.read_parquet(ctx["sample"]["sample_path"])
+    pool = pl.read_parquet(ctx["pool"]["pool_path"], columns=[S.SOURCE, S.LANGUAGE, S.RISK_LEVEL])
+    text = render(ctx, sample, pool)
+    write_text(Path(out_dir) / "DATA_CARD.md", text)
+    return text

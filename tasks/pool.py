@@ -1,0 +1,43 @@
+"""Pool the parsed files: specialty and risk labels, then exact + near-duplicate removal."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import polars as pl
+from prefect import get_run_logger, task
+
+from tasks import schema as S
+from tasks.storage import write_parquet
+
+
+def label(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Specialty where the source has none, then risk level and reasons."""
+    from tasks.labels import label_risk, label_specialty
+
+    return label_risk(label_specialty(frame))
+
+
+@task(name="build-pool")
+def build_pool(parsed: list[dict], work_dir: str) -> dict:
+    """Concatenate parsed files, label them, dedup within and across sources; write pool.parquet."""
+    from tasks.dedup import dedup
+
+    logger = get_run_logger()
+    t0 = time.perf_counter()
+    paths = [p["records_path"] for p in sorted(parsed, key=lambda p: (p["source"], p["relpath"]))]
+    frame = label(pl.scan_parquet(paths)).collect() if paths else S.empty_frame()
+    # canonical order: outputs must not depend on which task finished first
+    frame = frame.sort(S.ID)
+    before = frame.height
+    kept, dropped, stats = dedup(frame)
+    kept = kept.sort(S.ID)
+    out = Path(work_dir)
+    pool = write_parquet(kept, out / "pool.parquet")
+    dup = write_parquet(dropped.cast(S.QUARANTINE_SCHEMA), out / "dedup.quarantine.parquet")
+    logger.info(
+        "pool: %d records -> %d after dedup (%s) in %.2fs",
+        before, kept.height, ", ".join(f"{k}={v}" for k, v in stats.items()), time.perf_counter() - t0,
+    )
+    return {"pool_path": str(pool), "dedup_quarantine_path": str(dup), "before_dedup": before, "records": kept.height, "dedup": stats}

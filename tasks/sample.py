@@ -1,0 +1,201 @@
+"""Stratified, seeded sample: source weight x risk level x language, then a stratified split.
+
+Randomness comes from sha256(seed, id) — the same on every machine and Polars version — so the
+same pool and seed give the same sample byte for byte.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import polars as pl
+import polars_hash  # noqa: F401  (registers .chash)
+from prefect import get_run_logger, task
+
+from tasks import schema as S
+from tasks.errors import ConfigError
+from tasks.storage import write_parquet
+
+SPLIT = "split"
+RECOMMENDED = (2_000, 10_000)  # the seed guide's range for RL data
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """How to draw the sample.
+
+    Attributes:
+        size: records wanted (default 5,000; 2,000–10,000 unless ``allow_out_of_range``).
+        seed: drives every random choice; same pool + seed -> same files.
+        weights: source -> share of the sample, or None for the pool's natural mix.
+        min_high: minimum share of high-risk records within each source (when the pool has them).
+        min_low: minimum share of low-risk records within each source.
+        val_fraction: share of each stratum that goes to validation.
+        allow_out_of_range: permit a size outside 2,000–10,000 (the data card flags it).
+    """
+
+    size: int = 5_000
+    seed: int = 42
+    weights: dict[str, float] | None = None
+    min_high: float = 0.2
+    min_low: float = 0.2
+    val_fraction: float = 0.05
+    allow_out_of_range: bool = False
+
+    def check(self) -> None:
+        """Raise ConfigError on values that cannot work."""
+        if self.size < 1:
+            raise ConfigError(f"sample size must be positive, got {self.size}")
+        lo, hi = RECOMMENDED
+        if not (lo <= self.size <= hi) and not self.allow_out_of_range:
+            raise ConfigError(
+                f"sample size {self.size} is outside the recommended {lo:,}-{hi:,} for RL data; "
+                "pass --allow-out-of-range (flow parameter allow_out_of_range=True) to use it anyway"
+            )
+        if not (0 <= self.min_high <= 1 and 0 <= self.min_low <= 1 and self.min_high + self.min_low <= 1):
+            raise ConfigError("min_high and min_low must be shares in [0, 1] that sum to at most 1")
+        if not 0 <= self.val_fraction < 1:
+            raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+
+
+@dataclass
+class SampleReport:
+    """What the sampler achieved, for the data card."""
+
+    requested: int
+    drawn: int
+    pool: int
+    by_source: dict[str, dict] = field(default_factory=dict)
+    shortfalls: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    splits: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Plain dict."""
+        return asdict(self)
+
+
+def allocate(total: int, available: dict[str, int], shares: dict[str, float]) -> dict[str, int]:
+    """Split ``total`` across keys by ``shares`` (largest remainder), never above ``available``;
+    what a full key cannot take is redistributed to the others by their shares."""
+    alloc = {k: 0 for k in available}
+    open_keys = [k for k in available if available[k] > 0 and shares.get(k, 0) > 0]
+    remaining = min(total, sum(available[k] for k in open_keys))
+    while remaining > 0 and open_keys:
+        wsum = sum(shares[k] for k in open_keys)
+        exact = {k: remaining * shares[k] / wsum for k in open_keys}
+        step = {k: math.floor(v) for k, v in exact.items()}
+        # largest remainders get the leftover units; ties broken by key for determinism
+        left = remaining - sum(step.values())
+        for k in sorted(open_keys, key=lambda k: (-(exact[k] - step[k]), k))[:left]:
+            step[k] += 1
+        progressed = 0
+        for k in open_keys:
+            take = min(step[k], available[k] - alloc[k])
+            alloc[k] += take
+            progressed += take
+        remaining -= progressed
+        open_keys = [k for k in open_keys if alloc[k] < available[k]]
+        if progressed == 0:
+            break
+    return alloc
+
+
+def _risk_shares(avail: dict[str, int], cfg: SampleConfig) -> dict[str, float]:
+    """Natural risk mix, lifted to the configured minimum shares of high and low."""
+    n = sum(avail.values()) or 1
+    natural = {k: v / n for k, v in avail.items()}
+    high = max(natural.get("high", 0), cfg.min_high if avail.get("high") else 0)
+    low = max(natural.get("low", 0), cfg.min_low if avail.get("low") else 0)
+    medium = max(0.0, 1 - high - low) if avail.get("medium") else 0.0
+    return {"high": high, "medium": medium, "low": low}
+
+
+def random_key(seed: int, salt: str) -> pl.Expr:
+    """A uniform pseudo-random integer per record from sha256(seed, salt, id)."""
+    h = pl.concat_str([pl.lit(f"{seed}\x1f{salt}\x1f"), pl.col(S.ID)]).chash.sha2_256()
+    return h.str.slice(0, 15).str.to_integer(base=16)
+
+
+def draw(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleReport]:
+    """Stratified sample with a ``split`` column ('train'/'val') -> (sample, report)."""
+    cfg.check()
+    report = SampleReport(requested=cfg.size, drawn=0, pool=pool.height)
+    lo, hi = RECOMMENDED
+    if not lo <= cfg.size <= hi:
+        report.warnings.append(f"sample size {cfg.size:,} is outside the recommended {lo:,}-{hi:,} (explicit override)")
+    frame = pool.with_columns(random_key(cfg.seed, "sample").alias("_key"), random_key(cfg.seed, "split").alias("_split_key"))
+    counts = frame.group_by(S.SOURCE, S.RISK_LEVEL, S.LANGUAGE).len().sort(S.SOURCE, S.RISK_LEVEL, S.LANGUAGE)
+    by_source = {s: int(n) for s, n in counts.group_by(S.SOURCE).agg(pl.col("len").sum()).iter_rows()}
+    total = min(cfg.size, pool.height)
+    if pool.height < cfg.size:
+        report.warnings.append(
+            f"pool has {pool.height:,} records, fewer than the {cfg.size:,} requested: all are used"
+            + (f" (below the recommended {lo:,})" if pool.height < lo else "")
+        )
+    shares = cfg.weights or {s: n / max(pool.height, 1) for s, n in by_source.items()}
+    missing = [s for s in (cfg.weights or {}) if s not in by_source]
+    for s in missing:
+        report.shortfalls.append(f"source {s}: requested share {cfg.weights[s]:.0%} but it has no records")
+    src_alloc = allocate(total, by_source, shares)
+    quotas: list[tuple[str, str, str, int]] = []
+    for src in sorted(by_source):
+        want = round(total * shares.get(src, 0))
+        got = src_alloc[src]
+        if cfg.weights and got < want:
+            report.shortfalls.append(f"source {src}: wanted {want:,}, only {got:,} available")
+        sub = counts.filter(pl.col(S.SOURCE) == src)
+        risk_avail = {r: int(n) for r, n in sub.group_by(S.RISK_LEVEL).agg(pl.col("len").sum()).iter_rows()}
+        rshares = _risk_shares(risk_avail, cfg)
+        risk_alloc = allocate(got, {r: risk_avail.get(r, 0) for r in S.RISK_LEVELS}, rshares)
+        for risk, minimum in (("high", cfg.min_high), ("low", cfg.min_low)):
+            need = math.ceil(minimum * got)
+            if got and risk_alloc[risk] < need:
+                report.shortfalls.append(
+                    f"source {src}: {risk}-risk share {risk_alloc[risk] / got:.0%} below the minimum "
+                    f"{minimum:.0%} ({risk_alloc[risk]:,} of the {need:,} needed; pool has {risk_avail.get(risk, 0):,})"
+                )
+        for risk in S.RISK_LEVELS:
+            lang = {lg: int(n) for _, _, lg, n in sub.filter(pl.col(S.RISK_LEVEL) == risk).iter_rows()}
+            lang_alloc = allocate(risk_alloc[risk], lang, {k: v / max(sum(lang.values()), 1) for k, v in lang.items()})
+            quotas += [(src, risk, lg, n) for lg, n in lang_alloc.items() if n]
+        report.by_source[src] = {
+            "requested_share": round(shares.get(src, 0), 4),
+            "drawn": got,
+            "achieved_share": round(got / total, 4) if total else 0.0,
+            "risk": {r: risk_alloc[r] for r in S.RISK_LEVELS},
+        }
+    quota = pl.DataFrame(quotas, schema={S.SOURCE: pl.String, S.RISK_LEVEL: pl.String, S.LANGUAGE: pl.String, "_quota": pl.Int64}, orient="row")
+    strata = [S.SOURCE, S.RISK_LEVEL, S.LANGUAGE]
+    sample = (
+        frame.join(quota, on=strata, how="inner")
+        .filter(pl.col("_key").rank("ordinal").over(strata) <= pl.col("_quota"))
+        .with_columns(
+            pl.when(
+                pl.col("_split_key").rank("ordinal").over(strata)
+                <= (pl.len().over(strata) * cfg.val_fraction).round(0)
+            )
+            .then(pl.lit("val"))
+            .otherwise(pl.lit("train"))
+            .alias(SPLIT)
+        )
+        .sort("_key")  # shuffled, reproducibly
+        .drop("_key", "_split_key", "_quota")
+    )
+    report.drawn = sample.height
+    report.splits = {s: int(n) for s, n in sample.group_by(SPLIT).len().sort(SPLIT).iter_rows()}
+    return sample, report
+
+
+@task(name="sample")
+def sample_pool(pool_path: str, work_dir: str, cfg: SampleConfig) -> dict:
+    """Draw the stratified sample from the pool; writes sample.parquet with a split column."""
+    logger = get_run_logger()
+    sample, report = draw(pl.read_parquet(pool_path), cfg)
+    path = write_parquet(sample, Path(work_dir) / "sample.parquet")
+    logger.info("sample: %d of %d records (seed %d), splits %s", report.drawn, report.pool, cfg.seed, report.splits)
+    for w in report.warnings + report.shortfalls:
+        logger.warning("sample: %s", w)
+    return {"sample_path": str(path), "report": report.to_dict()}
