@@ -49,8 +49,10 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
-from tasks.rl.launch import write_launch_files
+from tasks.errors import MedprepError
+from tasks.rl.launch import command, write_launch_files
 
 SPLITS = ("train", "val")
 ABILITY = "medical"
@@ -169,16 +171,23 @@ def estimate_prompt_tokens(messages: list[dict[str, str]]) -> int:
     return sum(estimate_tokens(m.get("content")) + TOKENS_PER_MESSAGE for m in messages) + TOKENS_GENERATION_PROMPT
 
 
+class RLExportError(MedprepError):
+    """The RL export cannot run: missing or unreadable processed files, or a bad parameter."""
+
+
 # --------------------------------------------------------------------------------- reading
 def read_processed(path: str | Path) -> pl.DataFrame:
     """Read one processed JSONL file into flat columns (unknown meta keys are ignored)."""
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: run `medprep prepare` first (it writes data/processed/)")
+    if not path.is_file():
+        raise RLExportError(f"{path} not found: run `medprep prepare` first (it writes {path.parent}/train.jsonl and val.jsonl)")
     if path.stat().st_size == 0:
         frame = pl.DataFrame(schema=PROCESSED_SCHEMA)
     else:
-        frame = pl.read_ndjson(path, schema=PROCESSED_SCHEMA)
+        try:
+            frame = pl.read_ndjson(path, schema=PROCESSED_SCHEMA)
+        except Exception as err:  # polars raises ComputeError / SchemaError on bad lines
+            raise RLExportError(f"{path} is not valid processed JSONL ({type(err).__name__}: {err}); re-run `medprep prepare`") from err
     return frame.unnest("meta").rename({"input": "question"})
 
 
@@ -323,7 +332,7 @@ def run_export(
 ) -> dict[str, Any]:
     """Write every RL export and launch file; return the summary (also in ``manifest.json``)."""
     if max_prompt_tokens <= 0:
-        raise ValueError(f"max_prompt_tokens must be positive, got {max_prompt_tokens}")
+        raise RLExportError(f"max_prompt_tokens must be positive, got {max_prompt_tokens}")
     processed_dir, out_dir = Path(processed_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -359,11 +368,14 @@ def run_export(
         "reward_module": {"path": "reward.py", "sha256": sha256_file(reward_path)},
         "launch": launch,
     }
+    # manifest.json holds paths relative to out_dir only, so identical input gives identical bytes
     write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n", out_dir / "manifest.json")
-    return {"out_dir": str(out_dir), **summary}
+    for info in launch.values():
+        info["command"] = command(out_dir, info["path"])
+    return {"out_dir": str(out_dir), **summary, "commands": [info["command"] for info in launch.values()]}
 
 
-@task(name="export-rl")
+@task(name="export-rl", cache_policy=NO_CACHE)
 def export_rl(
     processed_dir: str = "data/processed",
     out_dir: str = "data/rl",
@@ -375,7 +387,9 @@ def export_rl(
     Summary keys: ``out_dir``, ``rows``, ``dropped_too_long``, ``dropped_no_ground_truth``,
     ``ground_truth_kind`` {reference_answer, response}, ``splits`` {train, val: per-split
     counts}, ``exports`` {verl, openrlhf, trl: {train, val: {path (relative to out_dir), rows,
-    sha256}}}, ``reward_module`` {path, sha256}, ``launch`` {verl, openrlhf: {path, command}},
-    ``max_prompt_tokens``, ``token_estimate``, ``system_prompt``.
+    sha256}}}, ``reward_module`` {path, sha256}, ``launch`` {verl, openrlhf: {path, command,
+    reward_function}}, ``commands`` (the launch commands, for printing), ``max_prompt_tokens``,
+    ``token_estimate``, ``system_prompt``. No caching and no result persistence: files are the
+    output.
     """
     return run_export(processed_dir, out_dir, max_prompt_tokens, system_prompt)

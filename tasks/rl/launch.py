@@ -108,9 +108,9 @@ def _write_executable(path: Path, text: str) -> None:
 
 
 def write_launch_files(out_dir: str | Path, max_prompt_tokens: int = 1024, max_response_tokens: int = 2048) -> dict[str, Any]:
-    """Write both scripts into ``out_dir``; return ``{verl|openrlhf: {path, command, reward_function}}``.
+    """Write both scripts into ``out_dir``; return ``{verl|openrlhf: {path, reward_function}}``.
 
-    ``path`` is relative to ``out_dir``; ``command`` is what a user types from the repository root.
+    Paths are relative to ``out_dir``; :func:`command` gives the line a user types.
     ``out_dir/reward.py`` must exist (the export copies it there first).
     """
     out_dir = Path(out_dir)
@@ -121,9 +121,10 @@ def write_launch_files(out_dir: str | Path, max_prompt_tokens: int = 1024, max_r
         ("openrlhf", OPENRLHF_SCRIPT, OPENRLHF_TEMPLATE, OPENRLHF_REWARD_FUNCTION),
     ):
         _write_executable(out_dir / name, render(template, name, func, max_prompt_tokens, max_response_tokens))
-        result[key] = {
-            "path": name,
-            "command": f"MODEL_PATH=/path/to/model bash {(out_dir / name).as_posix()}",
-            "reward_function": f"{REWARD_FILE}:{func}",
-        }
+        result[key] = {"path": name, "reward_function": f"{REWARD_FILE}:{func}"}
     return result
+
+
+def command(out_dir: str | Path, script: str) -> str:
+    """The launch command for one script, as typed from the current directory."""
+    return f"MODEL_PATH=/path/to/model bash {(Path(out_dir) / script).as_posix()}"
