@@ -1,0 +1,53 @@
+"""The `prepare-rl` flow end to end on a temporary Prefect database (one harness per module)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+from flows.prepare_rl import prepare_rl, summary_markdown
+from tasks.rl.sample import write_processed
+
+
+@pytest.fixture(scope="module")
+def harness():
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def test_flow_name_and_parameters():
+    assert prepare_rl.name == "prepare-rl"
+    params = inspect.signature(prepare_rl.fn).parameters
+    assert list(params) == ["processed_dir", "out_dir", "max_prompt_tokens", "system_prompt"]
+    assert [p.default for p in params.values()] == ["data/processed", "data/rl", 1024, None]
+
+
+def test_flow_writes_exports_and_returns_commands(harness, tmp_path):
+    write_processed(tmp_path / "processed")
+    summary = prepare_rl(processed_dir=str(tmp_path / "processed"), out_dir=str(tmp_path / "rl"))
+    assert summary["rows"] == 7 and summary["dropped_too_long"] == 1
+    for fmt in ("verl", "openrlhf", "trl"):
+        for split in ("train", "val"):
+            assert (tmp_path / "rl" / summary["exports"][fmt][split]["path"]).is_file()
+    assert len(summary["commands"]) == 2
+    assert all(c.startswith("MODEL_PATH=") and c.endswith(".sh") for c in summary["commands"])
+    manifest = json.loads((tmp_path / "rl" / "manifest.json").read_text())
+    assert manifest["rows"] == 7
+
+
+def test_flow_fails_cleanly_without_processed_files(harness, tmp_path):
+    state = prepare_rl(processed_dir=str(tmp_path / "missing"), out_dir=str(tmp_path / "rl"), return_state=True)
+    assert state.is_failed()
+    with pytest.raises(Exception, match="medprep prepare"):
+        state.result()
+
+
+def test_summary_markdown(tmp_path):
+    from tasks.rl.export import run_export
+
+    write_processed(tmp_path / "p")
+    text = summary_markdown(run_export(tmp_path / "p", tmp_path / "rl"))
+    assert "| verl | train | `verl/train.parquet` | 5 |" in text and "bash " in text
