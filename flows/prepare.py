@@ -5,10 +5,11 @@ from __future__ import annotations
 from importlib import metadata
 from pathlib import Path
 
-from prefect import flow, get_run_logger, unmapped
+from prefect import flow, unmapped
 
 from tasks.datacard import write_card
-from tasks.detect import detect_files, auto_not_found
+from tasks.logs import log
+from tasks.detect import auto_not_found, detect_files
 from tasks.download import download_source
 from tasks.gate import run_gate
 from tasks.locking import output_lock
@@ -33,7 +34,7 @@ def _fetch(source: str, raw_dir: str) -> dict:
     if state.is_completed():
         return state.result()
     msg = f"download failed after retries ({state.message}); using files under {raw_dir}"
-    get_run_logger().warning("%s: %s", source, msg)
+    log().warning("%s: %s", source, msg)
     return {"source": source, "status": "failed", "message": msg}
 
 

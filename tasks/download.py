@@ -8,7 +8,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from prefect import get_run_logger, task
+from prefect import task
+
+from tasks.logs import log
 
 from tasks.sources import REGISTRY
 
@@ -56,7 +58,7 @@ def snapshot(modelscope_id: str, files: list[str], cache_dir: Path) -> str:
 @task(name="download", retries=2, retry_delay_seconds=[5, 30], retry_jitter_factor=0.5)
 def download_source(source: str, raw_dir: str, probe_timeout: float = 3.0) -> dict:
     """Download one source from ModelScope into raw_dir/modelscope; offline -> one line, no retries."""
-    logger = get_run_logger()
+    logger = log()
     spec = REGISTRY[source]
     if not spec.modelscope_id:
         return DownloadResult(source, "not-on-modelscope", "no ModelScope id; reading data/raw").to_dict()

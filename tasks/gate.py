@@ -6,7 +6,9 @@ import time
 from pathlib import Path
 
 import polars as pl
-from prefect import get_run_logger, task
+from prefect import task
+
+from tasks.logs import log
 
 from tasks import schema as S
 from tasks.errors import GateFailedError
@@ -90,7 +92,7 @@ def failure_message(rows: list[dict]) -> str:
 @task(name="gate")
 def run_gate(pool_path: str) -> list[dict]:
     """Validate the pool with the GE suite in expectations/; raise GateFailedError on any failure."""
-    logger = get_run_logger()
+    logger = log()
     t0 = time.perf_counter()
     frame = gate_frame(pl.scan_parquet(Path(pool_path)))
     rows = validate(frame)

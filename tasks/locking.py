@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
-from prefect import get_run_logger
+from tasks.logs import log
 
 LOCK_NAME = ".medprep.lock"
 
@@ -22,7 +22,7 @@ def output_lock(out_dir: str, timeout: float = 6 * 3600):
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        get_run_logger().warning("another run is writing to %s; waiting for it to finish", out_dir)
+        log().warning("another run is writing to %s; waiting for it to finish", out_dir)
         try:
             lock.acquire(timeout=timeout)
         except Timeout:

@@ -6,7 +6,9 @@ import hashlib
 from pathlib import Path
 
 import polars as pl
-from prefect import get_run_logger, task
+from prefect import task
+
+from tasks.logs import log
 
 from tasks import schema as S
 from tasks.records import training_records
@@ -22,7 +24,7 @@ def file_info(path: Path, rows: int) -> dict:
 @task(name="write-outputs")
 def write_outputs(sample_path: str, quarantine_paths: list[str], out_dir: str) -> dict:
     """Write processed/train.jsonl, processed/val.jsonl and quarantine/<source>.jsonl."""
-    logger = get_run_logger()
+    logger = log()
     out = Path(out_dir)
     sample = pl.read_parquet(sample_path)
     written: dict[str, dict] = {}

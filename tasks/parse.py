@@ -6,7 +6,9 @@ import time
 from pathlib import Path
 
 import polars as pl
-from prefect import get_run_logger, task
+from prefect import task
+
+from tasks.logs import log
 
 from tasks.readers import read_records
 from tasks.sources import REGISTRY
@@ -24,7 +26,7 @@ def parse_to_frames(source: str, path: str, relpath: str) -> tuple[pl.DataFrame,
 @task(name="parse-file")
 def parse_file(found: dict, work_dir: str) -> dict:
     """Parse one detected file into work_dir as Parquet; returns paths and counts."""
-    logger = get_run_logger()
+    logger = log()
     t0 = time.perf_counter()
     good, bad = parse_to_frames(found["source"], found["path"], found["relpath"])
     stem = f"{found['source']}--{found['sha256'][:16]}"

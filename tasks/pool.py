@@ -6,7 +6,9 @@ import time
 from pathlib import Path
 
 import polars as pl
-from prefect import get_run_logger, task
+from prefect import task
+
+from tasks.logs import log
 
 from tasks import schema as S
 from tasks.storage import write_parquet
@@ -24,7 +26,7 @@ def build_pool(parsed: list[dict], work_dir: str) -> dict:
     """Concatenate parsed files, label them, dedup within and across sources; write pool.parquet."""
     from tasks.dedup import dedup
 
-    logger = get_run_logger()
+    logger = log()
     t0 = time.perf_counter()
     paths = [p["records_path"] for p in sorted(parsed, key=lambda p: (p["source"], p["relpath"]))]
     frame = label(pl.scan_parquet(paths)).collect() if paths else S.empty_frame()

@@ -119,6 +119,11 @@ def _bad_json_file(path: Path, err: json.JSONDecodeError) -> BadFileError:
 
 def read_json_array(path: Path, schema: dict[str, pl.DataType]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Read one JSON array (UTF-8, BOM or not) -> (records, quarantined records)."""
+    if not read_head(path, 4096).removeprefix(UTF8_BOM).lstrip().startswith(b"["):
+        raise BadFileError(
+            f"{path}: expected one JSON array of records ([{{...}}, ...]), found something else. "
+            "Fix: use the file as published, or save one object per line as JSON Lines (.jsonl)."
+        )
     try:
         frame = pl.read_json(path, schema=schema)
         return _with_row(frame), pl.DataFrame(schema=QUARANTINE_SCHEMA)
@@ -134,11 +139,6 @@ def read_json_array(path: Path, schema: dict[str, pl.DataType]) -> tuple[pl.Data
             f"{path}: not UTF-8 (byte {err.start}). Fix: convert it, e.g. "
             f"`iconv -f gb18030 -t utf-8 in > out`."
         ) from None
-    if not isinstance(data, list):
-        raise BadFileError(
-            f"{path}: expected one JSON array of records, found a JSON {type(data).__name__}. "
-            "Fix: use the file as published (a list of objects), or save it as JSON Lines (.jsonl)."
-        )
     return _records_to_frames(path, list(enumerate(data)), schema)
 
 

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import polars as pl
 import polars_hash  # noqa: F401  (registers .chash)
-from prefect import get_run_logger, task
+from prefect import task
+
+from tasks.logs import log
 
 from tasks import schema as S
 from tasks.errors import ConfigError
@@ -192,7 +194,7 @@ def draw(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleRep
 @task(name="sample")
 def sample_pool(pool_path: str, work_dir: str, cfg: SampleConfig) -> dict:
     """Draw the stratified sample from the pool; writes sample.parquet with a split column."""
-    logger = get_run_logger()
+    logger = log()
     sample, report = draw(pl.read_parquet(pool_path), cfg)
     path = write_parquet(sample, Path(work_dir) / "sample.parquet")
     logger.info("sample: %d of %d records (seed %d), splits %s", report.drawn, report.pool, cfg.seed, report.splits)

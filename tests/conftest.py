@@ -1,0 +1,34 @@
+"""Shared fixtures: one Prefect test server per session, and the real-sample folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# before prefect is imported anywhere: no telemetry, and time for a cold server on 2 cores
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_SAMPLES = Path(os.environ.get("MEDPREP_REAL_SAMPLES", REPO.parent / "shared" / "real-samples"))
+DEMO_SAMPLES = REPO / "data" / "samples"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """A real Prefect API on a temporary SQLite database, started once per test session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def real_sample(relpath: str) -> Path:
+    """Path of a byte-exact real sample, or skip the test when this machine lacks it."""
+    p = REAL_SAMPLES / relpath
+    if not p.exists():
+        pytest.skip(f"real sample {relpath} not present at {REAL_SAMPLES} (set MEDPREP_REAL_SAMPLES)")
+    return p

@@ -1,0 +1,35 @@
+"""JSON-array reader: a truncated or non-array file is one clear error naming the file and the fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tasks.errors import BadFileError
+from tasks.readers import read_records, sniff_format
+
+
+def test_truncated_array_names_file_line_and_fix(tmp_path):
+    p = tmp_path / "medical_o1_sft.json"
+    p.write_text(json.dumps([{"Question": "q", "Response": "r"}] * 3, indent=4)[:-30])
+    with pytest.raises(BadFileError) as err:
+        read_records(p, {"Question": __import__("polars").String})
+    msg = str(err.value)
+    assert str(p) in msg and "line" in msg and "re-download" in msg
+
+
+def test_object_instead_of_array_is_a_clear_error(tmp_path):
+    p = tmp_path / "x.json"
+    p.write_text('{\n  "Question": "q"\n}')
+    with pytest.raises(BadFileError, match="expected one JSON array"):
+        read_records(p, {"Question": __import__("polars").String})
+
+
+def test_sniffing_beats_a_lying_extension(tmp_path):
+    p = tmp_path / "data.txt"
+    p.write_text('[{"a": 1}]')
+    assert sniff_format(p) == "json"
+    q = tmp_path / "lines.json"
+    q.write_text('{"a": 1}\n{"a": 2}\n')
+    assert sniff_format(q) == "jsonl"
