@@ -15,10 +15,10 @@ into a few large batches (one C++ call per batch, not per row), via ``map_batche
 **Which text is matched.** Risk and specialty read ``question`` plus the user turns of ``history``
 (multi-turn sources state "I am pregnant" in an earlier turn). The answer and reasoning are *not*
 matched: answers routinely say "consult a doctor", name drugs and give doses, so matching them
-labels nearly every clinical record high. Measured on the real samples (1,139 records): the share
-of ``high`` goes from 26% (question only) to 46% (question + answer), and from 26% to 81% with
-the reasoning as well — the risk level would then describe the model's answer, not the user's
-situation, which is what the RL sampler balances on.
+labels far more records high. Measured on the real samples (1,139 records, v1 lexicon): ``high``
+is 26% on the question alone, 41% on question + answer, 43% with the reasoning too, and ``low``
+falls from 10% to 4% — the level would then describe the model's answer, not the user's situation,
+which is what the RL sampler balances on.
 
 **Risk levels.** Each rule has an id ``<level>.<name>`` and a level.
 - ``high``: emergencies and red-flag symptoms (``high.emergency``), suicide and self-harm
@@ -50,6 +50,8 @@ through the lexicon's department table (Toyhom ``心血管科`` → ``internal_m
 (the canonical schema has no column for it; see the report to the lead). Null or unmappable
 values are classified from the question: one ``str.count_matches`` per specialty, highest count
 wins, ties go to the earlier specialty in the lexicon's priority list, no hit → ``other``.
+Check on the 1,016 real Toyhom internal-medicine rows with the department hidden: 87% come out
+``internal_medicine``, 7.5% ``pediatrics`` (the patient is a child), 1.7% ``other``.
 """
 
 from __future__ import annotations
