@@ -68,6 +68,9 @@ Known failure modes (read before training on it)
       is taken as the text after the prompt (or after the last ChatML/Llama-3 assistant header).
       An unusual template that re-renders the prompt differently falls back to the last
       ``<think>`` in the query.
+    * verl decodes responses with ``skip_special_tokens=True``: if a tokenizer registers
+      ``<think>``/``</think>`` as *special* tokens (Qwen3 and DeepSeek-R1 do not), the tags vanish
+      and every response scores 0. Check one decoded rollout before a long run.
     * Simplified vs traditional Chinese are different characters here (no OpenCC in this file).
 """
 
