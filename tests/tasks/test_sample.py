@@ -1,0 +1,69 @@
+"""Sampler: quotas by weight and risk minimums, shortfalls reported, reproducible from the seed."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from tasks import schema as S
+from tasks.errors import ConfigError
+from tasks.sample import SPLIT, SampleConfig, allocate, draw
+
+
+def pool(n_by: dict[tuple[str, str, str], int]) -> pl.DataFrame:
+    rows = []
+    for (src, risk, lang), n in n_by.items():
+        rows += [{S.ID: f"{src}-{risk}-{lang}-{i:05d}", S.SOURCE: src, S.RISK_LEVEL: risk, S.LANGUAGE: lang} for i in range(n)]
+    return pl.DataFrame(rows)
+
+
+def test_allocate_respects_caps_and_redistributes():
+    assert allocate(10, {"a": 2, "b": 100}, {"a": 0.5, "b": 0.5}) == {"a": 2, "b": 8}
+    assert sum(allocate(7, {"a": 5, "b": 5, "c": 5}, {"a": 1, "b": 1, "c": 1}).values()) == 7
+
+
+def test_weights_and_risk_minimums_are_met():
+    p = pool({("a", "high", "en"): 300, ("a", "medium", "en"): 3000, ("a", "low", "zh"): 400,
+              ("b", "high", "zh"): 500, ("b", "medium", "zh"): 2000, ("b", "low", "en"): 800})
+    cfg = SampleConfig(size=2000, seed=1, weights={"a": 0.7, "b": 0.3}, min_high=0.2, min_low=0.2)
+    sample, rep = draw(p, cfg)
+    assert sample.height == 2000
+    share_a = (sample[S.SOURCE] == "a").mean()
+    assert share_a == pytest.approx(0.7, abs=0.001)
+    for src in ("a", "b"):
+        sub = sample.filter(pl.col(S.SOURCE) == src)
+        assert (sub[S.RISK_LEVEL] == "high").mean() >= 0.2 - 1e-9
+        assert (sub[S.RISK_LEVEL] == "low").mean() >= 0.2 - 1e-9
+    assert rep.shortfalls == []
+    assert sample[S.ID].n_unique() == 2000
+    assert set(sample[SPLIT]) == {"train", "val"}
+    assert rep.splits["val"] == pytest.approx(100, abs=6)
+
+
+def test_unfillable_stratum_is_reported_with_numbers():
+    p = pool({("a", "high", "en"): 50, ("a", "medium", "en"): 5000, ("a", "low", "en"): 1000})
+    _, rep = draw(p, SampleConfig(size=2000, seed=3))
+    assert any("high-risk share" in s and "pool has 50" in s for s in rep.shortfalls)
+
+
+def test_same_seed_same_sample_other_seed_differs():
+    p = pool({("a", "high", "en"): 1500, ("a", "medium", "zh"): 1500, ("a", "low", "en"): 1500})
+    cfg = SampleConfig(size=2000, seed=5)
+    a, _ = draw(p, cfg)
+    b, _ = draw(p.sample(fraction=1.0, shuffle=True, seed=9), cfg)  # input order must not matter
+    c, _ = draw(p, SampleConfig(size=2000, seed=6))
+    assert a.equals(b)
+    assert not a.equals(c)
+
+
+def test_small_pool_warns_instead_of_crashing():
+    p = pool({("a", "high", "en"): 30, ("a", "low", "en"): 30})
+    sample, rep = draw(p, SampleConfig(size=5000))
+    assert sample.height == 60
+    assert any("fewer than the 5,000 requested" in w and "below the recommended 2,000" in w for w in rep.warnings)
+
+
+def test_out_of_range_size_needs_explicit_override():
+    with pytest.raises(ConfigError, match="allow-out-of-range"):
+        SampleConfig(size=500).check()
+    SampleConfig(size=500, allow_out_of_range=True).check()
