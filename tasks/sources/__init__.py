@@ -5,10 +5,14 @@ Adding a source = one module in this package exposing ``SPEC`` + one ``REGISTRY.
 
 from __future__ import annotations
 
-from tasks.sources import medical_o1
+from tasks.sources import chinese_dialogue, datatang_qa, delicate_medical, medical_o1, medical_o1_verifiable
 from tasks.sources.base import Registry, SourceSpec
 
 REGISTRY = Registry()
 REGISTRY.register(medical_o1.SPEC)
+REGISTRY.register(medical_o1_verifiable.SPEC)
+REGISTRY.register(delicate_medical.SPEC)
+REGISTRY.register(datatang_qa.SPEC)
+REGISTRY.register(chinese_dialogue.SPEC)
 
 __all__ = ["REGISTRY", "SourceSpec"]
