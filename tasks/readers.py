@@ -382,7 +382,7 @@ def iter_csv(
             quarantine = _bad_rows(path, bad)
             bad.clear()
             yield frame, quarantine
-        if bad:
+        if bad or row == 0:  # trailing bad rows, or a file with a header only: one (empty) batch
             yield _with_row(pl.DataFrame(schema=schema)), _bad_rows(path, bad)
     finally:
         stream.close()
