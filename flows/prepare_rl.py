@@ -23,6 +23,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         f"estimated prompt tokens, {summary['dropped_no_ground_truth']} without a ground truth)",
         f"- ground truth: {summary['ground_truth_kind']['reference_answer']} short reference answers, "
         f"{summary['ground_truth_kind']['response']} reference responses",
+        "- reward agreement with reference answers (train / val): "
+        + " / ".join(str(summary["splits"][k].get("reference_answer_agreement")) for k in ("train", "val")),
         "",
         "| format | split | file | rows | sha256 |",
         "|---|---|---|---|---|",

@@ -30,6 +30,9 @@ Rules
       ``TOKENS_PER_MESSAGE`` per message for the chat template. It is roughly right for
       Qwen/Llama-3 tokenizers on prose (±30 %), low on number/symbol-heavy text; verl's own
       ``data.filter_overlong_prompts`` (on in the launch script) is the exact second check.
+    * Each split summary carries ``reference_answer_agreement``: the mean reward correctness of
+      the dataset's own answer against its short reference answer — how well the lexical reward
+      recognises answers known to be right (near 1: fits; low: many paraphrases, noisy reward).
     * Row order is the input order; ``extra_info.index`` is the 0-based position in the
       exported split.
 """
@@ -53,6 +56,7 @@ from prefect.cache_policies import NO_CACHE
 
 from tasks.errors import MedprepError
 from tasks.rl.launch import command, write_launch_files
+from tasks.rl.reward import correctness
 
 SPLITS = ("train", "val")
 ABILITY = "medical"
@@ -233,6 +237,11 @@ def build_rows(frame: pl.DataFrame, split: str, max_prompt_tokens: int, system_p
         pl.col("index").cast(pl.Int64), pl.lit(split).alias("split")
     )
     kinds = dict(sorted(rows["ground_truth_kind"].value_counts().iter_rows()))
+    # How well the reward recognises answers known to be right: the dataset's own answer scored
+    # against its short reference answer. Near 1 → the lexical reward fits this data; low → many
+    # paraphrases, expect a noisy reward (see tasks/rl/reward.py, failure modes).
+    with_ref = rows.filter(pl.col("ground_truth_kind") == "reference_answer").select("answer", "ground_truth")
+    agreement = [correctness(a, g) for a, g in with_ref.iter_rows() if a]
     summary = {
         "input_rows": n_in,
         "rows": rows.height,
@@ -240,6 +249,7 @@ def build_rows(frame: pl.DataFrame, split: str, max_prompt_tokens: int, system_p
         "dropped_no_ground_truth": int(no_gt.sum()),
         "ground_truth_kind": {k: int(kinds.get(k, 0)) for k in ("reference_answer", "response")},
         "prompt_tokens_est_max": int(rows["prompt_tokens_est"].max() or 0),
+        "reference_answer_agreement": round(sum(agreement) / len(agreement), 4) if agreement else None,
     }
     return rows, summary
 

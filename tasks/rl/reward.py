@@ -27,13 +27,14 @@ Correctness (in [0, 1]) of ANSWER against the ground truth
        With no letter in the answer, the option text (if the ground truth carries one) is scored
        as free text below.
     2. Free text — both sides are normalised: NFKC, lowercase, punctuation and symbols removed,
-       English articles (a/an/the) removed, whitespace collapsed. Tokens are single characters
-       for CJK text and words for everything else (a mixed string gives both kinds).
-       Exact normalised match → 1.0. Otherwise the token-F1 (multiset overlap). If the whole
-       ground truth occurs as a contiguous token run in an answer of at most
-       ``CONTAIN_MAX_RATIO`` × its length (and ≥ ``CONTAIN_MIN_TOKENS`` tokens), the score is at
-       least ``CONTAIN_SCORE``: "The diagnosis is parvovirus B19 infection." is right for
-       "Parvovirus B19 infection".
+       English articles (a/an/the) removed, a plural "s" stripped from English words of 4+
+       letters, whitespace collapsed. Tokens are single characters for CJK text and words for
+       everything else (a mixed string gives both kinds).
+       Equal token lists → 1.0. Otherwise the token-F1 (multiset overlap), raised to at least
+       ``CONTAIN_SCORE`` (0.9) when the whole ground truth occurs as a contiguous token run within
+       the first ``CONTAIN_WINDOW`` (48) answer tokens — "This is most consistent with parvovirus
+       B19 infection; …" is right for "Parvovirus B19 infection" however long the explanation
+       after it — or to at least ``CONTAIN_LATE_SCORE`` (0.5) when it occurs only later.
     A list of ground truths (verl's gsm8k style) scores the best of them.
 
 Combined score (verl, OpenRLHF, ``medical_reward``) — mirrors HuatuoGPT-o1's PPO reward
@@ -48,12 +49,17 @@ Known failure modes (read before training on it)
     * It is a lexical verifier, not a judge: a correct paraphrase ("heart attack" vs
       "myocardial infarction", "维生素B12缺乏" vs "钴胺素缺乏") scores low; a wrong answer that
       shares many words with the reference scores high. HuatuoGPT-o1 used an LLM verifier.
+    * Token F1 gives partial credit for shared words or characters, also to wrong answers:
+      "Ulnar nerve" for "Radial nerve" scores 0.55 combined, "痛风" for "风湿热" 0.46 (one shared
+      character out of two/three). Short Chinese answers are hit hardest. A policy can drift
+      toward generic words ("nerve", "综合征", "感染"); watch the share of rewards strictly
+      between 0.1 and 1.0.
     * Where no short reference answer exists (``ground_truth_kind == "response"``), the ground
       truth is a whole reference response; F1 against it rewards lexical overlap and length
       matching more than correctness. Prefer rows with ``ground_truth_kind ==
       "reference_answer"`` for RL, or down-weight the others.
-    * Containment can be gamed by listing several candidate answers in a short answer; the length
-      ratio limits but does not stop this. Negation is invisible ("not parvovirus B19" contains
+    * Containment can be gamed by listing several candidate answers in the first 48 tokens
+      ("parvovirus B19, iron deficiency or folate deficiency"). Negation is invisible ("not parvovirus B19" contains
       the answer).
     * Option letters: an answer that mentions several letters ("A and D are wrong, C is right")
       is judged by the first option-like letter found in its last lines; free-text answers that
@@ -83,9 +89,9 @@ from collections import Counter
 from typing import Any
 
 __all__ = [
-    "CONTAIN_MAX_RATIO",
-    "CONTAIN_MIN_TOKENS",
+    "CONTAIN_LATE_SCORE",
     "CONTAIN_SCORE",
+    "CONTAIN_WINDOW",
     "MIN_WELL_FORMED",
     "combined_score",
     "completion_text",
@@ -103,9 +109,9 @@ __all__ = [
 ]
 
 MIN_WELL_FORMED = 0.1  # score of a well-formed but wrong response (HuatuoGPT-o1: 0.1)
-CONTAIN_SCORE = 0.9  # floor when the whole ground truth appears inside a short answer
-CONTAIN_MAX_RATIO = 6.0  # containment counts only if answer tokens <= ratio * ground-truth tokens
-CONTAIN_MIN_TOKENS = 12  # ... or <= this many tokens, whichever is larger
+CONTAIN_SCORE = 0.9  # floor when the whole ground truth appears in the answer's first tokens
+CONTAIN_WINDOW = 48  # ... that many tokens (the conclusion usually comes first)
+CONTAIN_LATE_SCORE = 0.5  # floor when it appears only after the window
 
 _END_TOKENS = re.compile(r"(?:\s*(?:<\|im_end\|>|<\|endoftext\|>|<\|eot_id\|>|</s>|<\|end\|>))+\s*$")
 _THINK_OPEN = "<think>"
@@ -188,9 +194,15 @@ def normalize(text: str) -> str:
     return " ".join(w for w in text.split() if w not in _ARTICLES)
 
 
+def _singular(word: str) -> str:
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")) and word.isascii():
+        return word[:-1]
+    return word
+
+
 def tokens(text: str) -> list[str]:
     """Tokens of normalised text: one per CJK character, one per other whitespace-free run."""
-    return _TOKEN_RE.findall(normalize(text))
+    return [_singular(t) for t in _TOKEN_RE.findall(normalize(text))]
 
 
 def token_f1(prediction: str, reference: str) -> float:
@@ -244,15 +256,16 @@ def _answer_letter(answer: str) -> str | None:
 
 
 def _free_text(answer: str, reference: str) -> float:
-    na, nr = normalize(answer), normalize(reference)
-    if not na or not nr:
+    pred, ref = tokens(answer), tokens(reference)
+    if not pred or not ref:
         return 0.0
-    if na == nr:
+    if pred == ref:
         return 1.0
-    pred, ref = _TOKEN_RE.findall(na), _TOKEN_RE.findall(nr)
     f1 = token_f1(answer, reference)
-    if len(pred) <= max(CONTAIN_MAX_RATIO * len(ref), CONTAIN_MIN_TOKENS) and _contains(pred, ref):
+    if _contains(pred[: max(CONTAIN_WINDOW, len(ref))], ref):
         return max(f1, CONTAIN_SCORE)
+    if _contains(pred, ref):
+        return max(f1, CONTAIN_LATE_SCORE)
     return f1
 
 

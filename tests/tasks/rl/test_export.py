@@ -47,7 +47,9 @@ def test_summary_counts(exported):
     assert s["splits"]["train"] == {
         "input_rows": 7, "rows": 5, "dropped_too_long": 1, "dropped_no_ground_truth": 1,
         "ground_truth_kind": {"reference_answer": 3, "response": 2}, "prompt_tokens_est_max": s["splits"]["train"]["prompt_tokens_est_max"],
+        "reference_answer_agreement": 1.0,  # each sample answer matches its reference answer
     }
+    assert 0 < s["splits"]["train"]["prompt_tokens_est_max"] <= 1024
     assert s["splits"]["val"]["rows"] == 2 and s["splits"]["val"]["ground_truth_kind"] == {"reference_answer": 2, "response": 0}
     assert (s["rows"], s["dropped_too_long"], s["dropped_no_ground_truth"]) == (7, 1, 1)
     assert s["ground_truth_kind"] == {"reference_answer": 5, "response": 2}

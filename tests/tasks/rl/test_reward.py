@@ -93,9 +93,13 @@ def test_correctness_values(answer, gt, expected):
 def test_containment_floor_en_and_zh():
     assert R.correctness("The most likely diagnosis is parvovirus B19 infection.", "Parvovirus B19 infection") >= R.CONTAIN_SCORE
     assert R.correctness("最可能的诊断是细小病毒B19感染。", "细小病毒B19感染") >= R.CONTAIN_SCORE
-    # a long essay that happens to contain the answer gets only its F1
+    # the conclusion first, a long explanation after it: still right
+    verbose = "This is most consistent with parvovirus B19 infection; " + "the reticulocyte count is low. " * 30
+    assert R.correctness(verbose, "Parvovirus B19 infection") >= R.CONTAIN_SCORE
+    # the answer only deep inside a long essay: the lower floor
     essay = "Many things are possible here. " * 30 + "parvovirus B19 infection"
-    assert R.correctness(essay, "Parvovirus B19 infection") < 0.5
+    assert R.correctness(essay, "Parvovirus B19 infection") == pytest.approx(R.CONTAIN_LATE_SCORE)
+    assert R.correctness("Upper gastrointestinal bleeds", "upper gastrointestinal bleed") == 1.0  # plural
 
 
 def test_partial_f1_is_between():
