@@ -30,11 +30,16 @@ Correctness (in [0, 1]) of ANSWER against the ground truth
        English articles (a/an/the) removed, a plural "s" stripped from English words of 4+
        letters, whitespace collapsed. Tokens are single characters for CJK text and words for
        everything else (a mixed string gives both kinds).
-       Equal token lists → 1.0. Otherwise the token-F1 (multiset overlap), raised to at least
-       ``CONTAIN_SCORE`` (0.9) when the whole ground truth occurs as a contiguous token run within
-       the first ``CONTAIN_WINDOW`` (48) answer tokens — "This is most consistent with parvovirus
-       B19 infection; …" is right for "Parvovirus B19 infection" however long the explanation
-       after it — or to at least ``CONTAIN_LATE_SCORE`` (0.5) when it occurs only later.
+       Equal token lists → 1.0. Otherwise the larger of
+         * the token-F1 of the whole answer (multiset overlap), and, for references of at most
+           ``SPAN_MAX_REF_TOKENS`` (32) tokens,
+         * ``CONTAIN_SCORE`` (0.9) × the best span-F1 within the first ``CONTAIN_WINDOW`` (48)
+           answer tokens, and ``CONTAIN_LATE_SCORE`` (0.5) × the best span-F1 anywhere.
+       Span-F1 is the token-F1 of the best contiguous answer span (at most twice the reference
+       length) that covers *more than half* of the reference tokens (else 0). So "This is most
+       consistent with parvovirus B19 infection; …" scores 0.9 for "Parvovirus B19 infection"
+       however long the explanation after it, "… associated with Parvovirus B19." 0.72, while
+       "Ulnar nerve" gets no span credit for "Radial nerve" (half is not more than half).
     A list of ground truths (verl's gsm8k style) scores the best of them.
 
 Combined score (verl, OpenRLHF, ``medical_reward``) — mirrors HuatuoGPT-o1's PPO reward
@@ -50,10 +55,16 @@ Known failure modes (read before training on it)
       "myocardial infarction", "维生素B12缺乏" vs "钴胺素缺乏") scores low; a wrong answer that
       shares many words with the reference scores high. HuatuoGPT-o1 used an LLM verifier.
     * Token F1 gives partial credit for shared words or characters, also to wrong answers:
-      "Ulnar nerve" for "Radial nerve" scores 0.55 combined, "痛风" for "风湿热" 0.46 (one shared
-      character out of two/three). Short Chinese answers are hit hardest. A policy can drift
+      "Ulnar nerve" for "Radial nerve" scores 0.55 combined, "痛风" for "风湿热" 0.46, and
+      "类风湿关节炎" (rheumatoid arthritis) for "风湿热" (rheumatic fever) 0.75 — character-level
+      matching cannot tell Chinese terms that share most characters apart. A policy can drift
       toward generic words ("nerve", "综合征", "感染"); watch the share of rewards strictly
       between 0.1 and 1.0.
+    * The export's ``reference_answer_agreement`` shows how often a dataset's own answer is
+      recognised: on the 58 real medical-o1 demo records the GPT-written ``Response`` agrees
+      with ``Ground-True Answer`` at only 0.35 (many responses reach a different conclusion),
+      so rows whose reference response is used as an SFT target and rows used for RL should
+      not be assumed consistent.
     * Where no short reference answer exists (``ground_truth_kind == "response"``), the ground
       truth is a whole reference response; F1 against it rewards lexical overlap and length
       matching more than correctness. Prefer rows with ``ground_truth_kind ==
@@ -92,6 +103,7 @@ __all__ = [
     "CONTAIN_LATE_SCORE",
     "CONTAIN_SCORE",
     "CONTAIN_WINDOW",
+    "SPAN_MAX_REF_TOKENS",
     "MIN_WELL_FORMED",
     "combined_score",
     "completion_text",
@@ -112,6 +124,7 @@ MIN_WELL_FORMED = 0.1  # score of a well-formed but wrong response (HuatuoGPT-o1
 CONTAIN_SCORE = 0.9  # floor when the whole ground truth appears in the answer's first tokens
 CONTAIN_WINDOW = 48  # ... that many tokens (the conclusion usually comes first)
 CONTAIN_LATE_SCORE = 0.5  # floor when it appears only after the window
+SPAN_MAX_REF_TOKENS = 32  # span matching for short references only (not whole reference responses)
 
 _END_TOKENS = re.compile(r"(?:\s*(?:<\|im_end\|>|<\|endoftext\|>|<\|eot_id\|>|</s>|<\|end\|>))+\s*$")
 _THINK_OPEN = "<think>"
@@ -255,18 +268,39 @@ def _answer_letter(answer: str) -> str | None:
     return None
 
 
+def _best_span_f1(pred: list[str], ref: list[str]) -> float:
+    """Best token F1 of any contiguous span of ``pred`` (≤ 2× the reference length) covering more
+    than half of the reference tokens; 0.0 when no span does. A best span starts and ends on
+    tokens of the reference, so only those positions are tried."""
+    need = Counter(ref)
+    hits = [i for i, t in enumerate(pred) if t in need]
+    best = 0.0
+    max_len = 2 * len(ref)
+    for start in hits:
+        used: Counter[str] = Counter()
+        overlap = 0
+        for j in range(start, min(len(pred), start + max_len)):
+            tok = pred[j]
+            if tok in need:
+                if used[tok] < need[tok]:
+                    used[tok] += 1
+                    overlap += 1
+                if 2 * overlap > len(ref):
+                    best = max(best, 2 * overlap / (j - start + 1 + len(ref)))
+    return best
+
+
 def _free_text(answer: str, reference: str) -> float:
     pred, ref = tokens(answer), tokens(reference)
     if not pred or not ref:
         return 0.0
     if pred == ref:
         return 1.0
-    f1 = token_f1(answer, reference)
-    if _contains(pred[: max(CONTAIN_WINDOW, len(ref))], ref):
-        return max(f1, CONTAIN_SCORE)
-    if _contains(pred, ref):
-        return max(f1, CONTAIN_LATE_SCORE)
-    return f1
+    score = token_f1(answer, reference)
+    if len(ref) <= SPAN_MAX_REF_TOKENS:
+        head = pred[: max(CONTAIN_WINDOW, len(ref))]
+        score = max(score, CONTAIN_SCORE * _best_span_f1(head, ref), CONTAIN_LATE_SCORE * _best_span_f1(pred, ref))
+    return score
 
 
 def correctness(answer: str, ground_truth: Any) -> float:

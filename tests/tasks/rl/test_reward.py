@@ -102,6 +102,13 @@ def test_containment_floor_en_and_zh():
     assert R.correctness("Upper gastrointestinal bleeds", "upper gastrointestinal bleed") == 1.0  # plural
 
 
+def test_span_credit_needs_more_than_half_of_the_reference():
+    # "Parvovirus B19" covers 2 of 3 reference tokens, early in the answer: 0.9 x span-F1 0.8
+    assert R.correctness("Aplastic crisis associated with Parvovirus B19.", "Parvovirus B19 infection") == pytest.approx(0.72)
+    # "nerve" is only half of "Radial nerve": no span credit, plain F1
+    assert R.correctness("Ulnar nerve", "Radial nerve") == pytest.approx(0.5)
+
+
 def test_partial_f1_is_between():
     value = R.correctness("Radial nerve palsy of the arm", "Radial nerve")
     assert 0.0 < value < 1.0
