@@ -333,8 +333,8 @@ def evaluate(path: str | os.PathLike) -> dict:
     """Precision/recall per level and the 3×3 confusion matrix of label_risk on a JSONL eval set."""
     frame = pl.read_ndjson(path, schema={"question": pl.String, "language": pl.String,
                                          "expected_risk": pl.String, "note": pl.String})
-    frame = frame.with_row_index("row")
-    got = label_risk(frame.lazy().rename({"question": schema.QUESTION} if schema.QUESTION != "question" else {})).collect()
+    frame = frame.with_row_index("row").rename({"question": schema.QUESTION})
+    got = label_risk(frame.lazy()).collect()
     levels = list(schema.RISK_LEVELS)
     exp, pred = got["expected_risk"].to_list(), got[schema.RISK_LEVEL].to_list()
     confusion = {e: {p: 0 for p in levels} for e in levels}
