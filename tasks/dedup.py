@@ -198,22 +198,25 @@ def _ranked(df: pl.DataFrame) -> pl.DataFrame:
     def col(name: str, dtype: pl.DataType) -> pl.Expr:
         return pl.col(name) if name in cols else pl.lit(None, dtype=dtype)
 
+    # Sort keys as temporary columns so an absent optional column broadcasts as nulls.
+    keys = {
+        "__k_no_reasoning": col(schema.REASONING, pl.String).is_null(),  # False (has reasoning) first
+        "__k_quality": col(schema.QUALITY_SCORE, pl.Float64),
+        "__k_answer_len": col(schema.ANSWER, pl.String).str.len_chars().fill_null(0),
+        "__k_id": col(schema.ID, pl.String),
+        "__k_source": col(schema.SOURCE, pl.String),
+        "__k_file": col(schema.SOURCE_FILE, pl.String),
+        "__k_row": col(schema.SOURCE_ROW, pl.Int64),
+    }
     return (
         df.with_row_index(_POS)
+        .with_columns(**keys)
         .sort(
-            [
-                col(schema.REASONING, pl.String).is_null(),  # False (has reasoning) first
-                col(schema.QUALITY_SCORE, pl.Float64),
-                col(schema.ANSWER, pl.String).str.len_chars().fill_null(0),
-                col(schema.ID, pl.String),
-                col(schema.SOURCE, pl.String),
-                col(schema.SOURCE_FILE, pl.String),
-                col(schema.SOURCE_ROW, pl.Int64),
-                pl.col(_POS),
-            ],
+            [*keys, _POS],
             descending=[False, True, True, False, False, False, False, False],
             nulls_last=True,
         )
+        .drop(list(keys))
         .with_row_index(_RANK)
     )
 

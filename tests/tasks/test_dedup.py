@@ -135,3 +135,11 @@ def test_lsh_params_recall_first_and_bad_threshold():
     assert bands * rows == 128 and 1 - (1 - 0.9**rows) ** bands >= 0.995
     with pytest.raises(ValueError):
         dedup(_df([]), near_threshold=0)
+
+
+def test_optional_columns_may_be_absent():
+    df = pl.DataFrame({schema.ID: ["a", "b"], schema.QUESTION: ["同一个问题", "同一个问题"], schema.ANSWER: ["x", "x"]})
+    kept, dropped, _ = dedup(df)
+    assert kept[schema.ID].to_list() == ["a"]
+    assert dropped[schema.REASON].to_list() == ["exact_duplicate_of:a"]
+    assert dropped[schema.SOURCE].to_list() == [None]
