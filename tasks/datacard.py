@@ -1,7 +1,8 @@
 """DATA_CARD.md: provenance, counts, lengths, gate results, sampling and warnings.
 
-Rendered from plain dicts the flow's tasks return, plus the sample itself; no timestamps or
-absolute paths, so the same inputs and seed give the same bytes.
+Rendered from plain dicts the flow's tasks return, plus the sample itself; no timestamps,
+timings or absolute paths, so the same inputs and seed give the same bytes (timings are in the
+run's logs).
 """
 
 from __future__ import annotations
@@ -103,8 +104,8 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
         "## Parsing and quarantine",
         "",
         md_table(
-            ["source", "file", "records", "quarantined", "seconds"],
-            [[p["source"], p["relpath"], f"{p['records']:,}", f"{p['quarantined']:,}", p["seconds"]] for p in ctx["parsed"]],
+            ["source", "file", "records", "quarantined"],
+            [[p["source"], p["relpath"], f"{p['records']:,}", f"{p['quarantined']:,}"] for p in ctx["parsed"]],
         ),
         "",
         "Quarantined records by reason (all in `quarantine/<source>.jsonl` with source file, row and reason):",
@@ -113,7 +114,7 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
         "",
         "## Dedup",
         "",
-        md_table(["step", "records"], [["parsed, before dedup", f"{ctx['pool']['before_dedup']:,}"]] + [[k, f"{v:,}" if isinstance(v, int) else v] for k, v in ctx["pool"]["dedup"].items()]),
+        md_table(["dedup", "value"], [["parsed, before dedup", f"{ctx['pool']['before_dedup']:,}"]] + [[k, f"{v:,}" if isinstance(v, int) else v] for k, v in ctx["pool"]["dedup"].items() if not k.startswith("seconds")]),
         "",
         "## Gate (Great Expectations)",
         "",
@@ -179,10 +180,25 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
         lines += ["- evaluation set not available in this installation", ""]
     lines += ["## Output files", ""]
     out_rows = [[k, f"{v['rows']:,}", f"`{v['sha256']}`"] for k, v in sorted(files.items())]
-    for name, v in sorted((ctx.get("rl") or {}).get("files", {}).items()):
-        out_rows.append([name, f"{v['rows']:,}", f"`{v['sha256']}`"])
+    rl = ctx.get("rl") or {}
+    for fmt, splits in sorted(rl.get("exports", {}).items()):
+        for _, v in sorted(splits.items()):
+            out_rows.append([f"rl/{v['path']}", f"{v['rows']:,}", f"`{v['sha256']}`"])
     lines.append(md_table(["file", "rows", "sha256"], out_rows))
     lines.append("")
+    if rl:
+        kinds = rl.get("ground_truth_kind", {})
+        lines += [
+            "## RL export",
+            "",
+            f"- {rl['rows']:,} prompts (verl parquet, OpenRLHF JSONL, TRL parquet); "
+            f"{rl['dropped_too_long']:,} dropped over {rl['max_prompt_tokens']:,} estimated prompt tokens, "
+            f"{rl['dropped_no_ground_truth']:,} without a ground truth",
+            f"- ground truth: {kinds.get('reference_answer', 0):,} short verifiable answers, "
+            f"{kinds.get('response', 0):,} reference responses",
+            "- reward module: `rl/reward.py` (verl `compute_score`, OpenRLHF `reward_func`, TRL reward functions)",
+            "",
+        ]
     return "\n".join(lines)
 
 

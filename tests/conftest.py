@@ -26,6 +26,14 @@ def prefect_harness():
         yield
 
 
+@pytest.fixture(scope="session")
+def api_url(prefect_harness) -> str:
+    """URL of the session's test server, for child processes (CLI, workers)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value()
+
+
 def real_sample(relpath: str) -> Path:
     """Path of a byte-exact real sample, or skip the test when this machine lacks it."""
     p = REAL_SAMPLES / relpath
