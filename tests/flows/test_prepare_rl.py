@@ -1,4 +1,4 @@
-"""The `prepare-rl` flow end to end on a temporary Prefect database (one harness per module)."""
+"""The `prepare-rl` flow end to end on the session's Prefect test server."""
 
 from __future__ import annotations
 
@@ -6,16 +6,15 @@ import inspect
 import json
 
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 
 from flows.prepare_rl import prepare_rl, summary_markdown
 from tasks.rl.sample import write_processed
 
 
-@pytest.fixture(scope="module")
-def harness():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+@pytest.fixture
+def harness(prefect_harness):
+    """The session-wide harness (tests/conftest.py): one test server per session."""
+    yield
 
 
 def test_flow_name_and_parameters():
