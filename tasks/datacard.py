@@ -55,6 +55,40 @@ def length_table(frame: pl.DataFrame) -> str:
     return md_table(["field (chars)", "non-null", "p5", "p50", "p95", "max"], rows)
 
 
+BAR_WIDTH = 40
+LENGTH_BINS = [0, 50, 100, 200, 400, 800, 1600, 3200]
+
+
+def bars(labels: list[str], values: list[int]) -> str:
+    """A text bar chart in a code block: renders the same on GitHub, in Prefect's UI and a terminal."""
+    top = max(values, default=0) or 1
+    width = max((len(x) for x in labels), default=0)
+    rows = [f"{lab:>{width}} | {'█' * round(BAR_WIDTH * v / top):<{BAR_WIDTH}} {v:,}" for lab, v in zip(labels, values)]
+    return "```text\n" + "\n".join(rows) + "\n```"
+
+
+def length_histogram(frame: pl.DataFrame, col: str) -> str:
+    """Histogram of character lengths of ``col`` over fixed bins."""
+    lens = frame.get_column(col).drop_nulls().str.len_chars()
+    edges = LENGTH_BINS[1:]
+    labels = [f"<{edges[0]}"] + [f"{a}-{b - 1}" for a, b in zip(edges, edges[1:])] + [f">={edges[-1]}"]
+    idx = lens.cut(edges, labels=labels, left_closed=True)
+    counts = dict(idx.value_counts().iter_rows())
+    return bars(labels, [int(counts.get(lab, 0)) for lab in labels])
+
+
+def risk_by_source_chart(frame: pl.DataFrame) -> str:
+    """Bars of record counts per source x risk level."""
+    counts = frame.group_by(S.SOURCE, S.RISK_LEVEL).len()
+    lookup = {(s, r): n for s, r, n in counts.iter_rows()}
+    labels, values = [], []
+    for src in sorted(frame.get_column(S.SOURCE).unique().to_list()):
+        for risk in S.RISK_LEVELS:
+            labels.append(f"{src} {risk}")
+            values.append(int(lookup.get((src, risk), 0)))
+    return bars(labels, values)
+
+
 def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
     """The whole card as markdown."""
     cfg = ctx["sample_config"]
@@ -161,9 +195,21 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
         "",
         crosstab(pool, [S.SOURCE, S.LANGUAGE], S.RISK_LEVEL, list(S.RISK_LEVELS)),
         "",
+        "Risk x source in the sample:",
+        "",
+        risk_by_source_chart(sample),
+        "",
         "## Lengths in the sample",
         "",
         length_table(sample),
+        "",
+        "Question length (characters):",
+        "",
+        length_histogram(sample, S.QUESTION),
+        "",
+        "Reasoning length (characters; records with reasoning):",
+        "",
+        length_histogram(sample, S.REASONING),
         "",
     ]
     lab = ctx.get("labeller")
@@ -196,6 +242,13 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
             f"{rl['dropped_no_ground_truth']:,} without a ground truth",
             f"- ground truth: {kinds.get('reference_answer', 0):,} short verifiable answers, "
             f"{kinds.get('response', 0):,} reference responses",
+            *[
+                f"- {split}: the reference response scores {v['reference_answer_agreement']} on average against "
+                "its own short answer with the project's reward (1.0 = always agrees); low values mean the "
+                "source's responses often disagree with its ground truth"
+                for split, v in sorted(rl.get("splits", {}).items())
+                if v.get("reference_answer_agreement") is not None
+            ],
             "- reward module: `rl/reward.py` (verl `compute_score`, OpenRLHF `reward_func`, TRL reward functions)",
             "",
         ]
