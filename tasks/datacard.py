@@ -216,9 +216,19 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
     lines += ["## Risk labeller", ""]
     if lab:
         lines += [
+            "Rules are data (`tasks/lexicons/risk.v1.json`); figures on the labelled evaluation set "
+            "`tests/data/risk_eval.jsonl` (zh + en, read and labelled by hand):",
+            "",
             md_table(
-                ["lexicon", "eval records", "precision (high)", "recall (high)"],
-                [[lab.get("lexicon_version"), lab.get("n"), lab.get("precision_high"), lab.get("recall_high")]],
+                ["lexicon", "eval records", "precision (high)", "recall (high)", "accuracy"],
+                [[lab["lexicon_version"], lab["n"], f"{lab['precision_high']:.3f}", f"{lab['recall_high']:.3f}", f"{lab['accuracy']:.3f}"]],
+            ),
+            "",
+            "Confusion matrix (rows: label by reading; columns: labeller):",
+            "",
+            md_table(
+                ["expected \\ predicted", *S.RISK_LEVELS],
+                [[e, *[lab["confusion"][e][p] for p in S.RISK_LEVELS]] for e in S.RISK_LEVELS],
             ),
             "",
         ]
