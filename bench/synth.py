@@ -54,6 +54,15 @@ EN_GENERAL = [
     ("What are simple ways to keep teeth and gums healthy over a lifetime?", "Brush twice daily with fluoride toothpaste, clean between teeth, limit sugary snacks and see a dentist regularly.", "Fluoride toothpaste and regular dental visits"),
     ("How did the invention of the stethoscope by Laennec change physical examination?", "Laennec's 1816 stethoscope made auscultation of the heart and lungs practical and precise, founding modern chest examination.", "Auscultation"),
 ]
+EN_GENERAL += [
+    ("Why is regular hand washing with soap considered one of the most effective public-health measures?", "Hand washing removes and inactivates many pathogens and cuts diarrhoeal and respiratory infections; Semmelweis first showed its value in 1847.", "Hand hygiene"),
+    ("What are sensible everyday habits for protecting skin from the sun?", "Seek shade at midday, wear a hat and clothing, and use broad-spectrum sunscreen of SPF 30 or more, reapplied every two hours outdoors.", "Shade, clothing and SPF 30+ sunscreen"),
+    ("How can office workers reduce neck and back strain from long hours at a desk?", "Set the screen at eye level, support the lower back, keep feet flat, and stand up and move every 30 to 60 minutes.", "Ergonomic set-up and regular breaks"),
+    ("What is the story behind the development of insulin as a treatment?", "Banting and Best extracted insulin in Toronto in 1921; by 1922 it was saving children with type 1 diabetes, and Banting and Macleod received the Nobel Prize.", "Banting and Best, 1921"),
+    ("What everyday strategies help manage ordinary work stress?", "Regular exercise, enough sleep, breaking tasks down, time outdoors, talking to friends and simple breathing exercises all help.", "Exercise, sleep and social support"),
+    ("How did Florence Nightingale influence hospital care and nursing?", "Nightingale's work in the Crimean War and her statistics on sanitation reformed hospital hygiene and founded professional nursing.", "Sanitation and professional nursing"),
+]
+EN_GENERAL_FRAMES = ["{q}", "A student asks: {q}", "For a health-education class: {q}", "In plain words, {q0}"]
 EN_PATIENTS = [
     "A {age}-year-old man", "A {age}-year-old woman", "A {age}-year-old retired teacher",
     "A {age}-year-old construction worker", "A {age}-year-old office worker", "A {age}-year-old farmer",
@@ -110,6 +119,15 @@ ZH_GENERAL = [
     ("屠呦呦发现青蒿素的意义是什么？", "屠呦呦从古籍中获得启发提取青蒿素，大幅降低了疟疾死亡率，并因此获得2015年诺贝尔奖。", "青蒿素治疗疟疾"),
     ("张仲景的《伤寒杂病论》为什么重要？", "东汉张仲景总结了辨证论治的方法，后世分为《伤寒论》和《金匮要略》，奠定了中医临床基础。", "辨证论治"),
 ]
+ZH_GENERAL += [
+    ("为什么说勤洗手是最有效的公共卫生措施之一？", "用肥皂洗手能去除和灭活多种病原体，明显减少腹泻和呼吸道感染。", "手卫生"),
+    ("日常生活中怎样做好防晒？", "中午尽量待在阴凉处，戴帽子穿长袖，使用SPF30以上的广谱防晒霜并每两小时补涂。", "遮阳、衣物和SPF30以上防晒霜"),
+    ("长期伏案工作的人怎样减少颈肩腰背的劳损？", "屏幕与视线平齐，腰部有支撑，双脚平放，每隔半小时到一小时起身活动。", "调整工位并定时起身活动"),
+    ("胰岛素是怎样被发现并用于治疗的？", "1921年班廷和贝斯特在多伦多提取出胰岛素，次年即用于挽救1型糖尿病儿童。", "班廷和贝斯特"),
+    ("面对日常工作压力有哪些简单的调节方法？", "规律运动、保证睡眠、把任务分解、多到户外走走、和朋友倾诉以及做放松呼吸练习。", "运动、睡眠与社会支持"),
+    ("南丁格尔对护理学的发展有什么贡献？", "南丁格尔在克里米亚战争中改善医院卫生，用统计数据推动改革，奠定了现代护理专业的基础。", "现代护理学的奠基"),
+]
+ZH_GENERAL_FRAMES = ["{q}", "有学生问：{q}", "健康教育课上的问题：{q}", "请通俗地讲一讲：{q}"]
 ZH_PATIENTS = ["一位{age}岁的男性", "一位{age}岁的女性", "一位{age}岁的退休教师", "一位{age}岁的建筑工人", "一位{age}岁的公司职员", "一位{age}岁的农民", "一位{age}岁的大学生", "一位{age}岁的个体店主"]
 ZH_SETTINGS = ["到门诊就诊，自述", "被家人送到急诊，表现为", "在线咨询，描述", "在社区医院就诊，主诉"]
 ZH_ASKS = ["最可能的诊断是什么？首先应该怎么处理？", "应该如何一步步处理？", "下一步最重要的措施是什么？为什么？", "哪种诊断最符合？应该怎样向患者解释？"]
@@ -117,8 +135,9 @@ ZH_OPENERS = ["好的，我们先把已知情况梳理一下。", "嗯，先抓�
 
 
 def _en_record(rng: random.Random, i: int) -> dict:
-    if rng.random() < 0.2:
+    if rng.random() < 0.25:
         q, a, gt = EN_GENERAL[i % len(EN_GENERAL)]
+        q = rng.choice(EN_GENERAL_FRAMES).format(q=q, q0=q[0].lower() + q[1:])
         cot = f"{rng.choice(EN_OPENERS)} This is a general-knowledge question rather than a patient problem. {a.split(';')[0]}. Let me make sure I state the key fact clearly and add a little context."
         return {"Question": q, "Complex_CoT": cot, "Response": a, "_gt": gt}
     pres, ans, gt, _ = rng.choice(EN_CASES)
@@ -134,8 +153,9 @@ def _en_record(rng: random.Random, i: int) -> dict:
 
 
 def _zh_record(rng: random.Random, i: int) -> dict:
-    if rng.random() < 0.2:
+    if rng.random() < 0.25:
         q, a, gt = ZH_GENERAL[i % len(ZH_GENERAL)]
+        q = rng.choice(ZH_GENERAL_FRAMES).format(q=q)
         cot = f"{rng.choice(ZH_OPENERS)}这是一个医学常识或医学史问题，不涉及具体病人。{a.split('，')[0]}。我把关键事实讲清楚，再补充一点背景。"
         return {"Question": q, "Complex_CoT": cot, "Response": a, "_gt": gt}
     pres, ans, gt, _ = rng.choice(ZH_CASES)

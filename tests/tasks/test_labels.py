@@ -23,7 +23,7 @@ def _risk(questions, **extra) -> pl.DataFrame:
 
 def test_lexicon_version_and_rule_ids():
     lex = json.loads((labels.LEXICON_DIR / labels.RISK_LEXICON_FILE).read_text(encoding="utf-8"))
-    assert labels.RISK_LEXICON_VERSION == lex["version"] == "risk.v1"
+    assert labels.RISK_LEXICON_VERSION == lex["version"] == "risk.v1.1"
     ids = [r["id"] for r in lex["rules"]]
     assert {"high.emergency", "high.self_harm", "high.medication", "high.pediatric", "high.poisoning",
             "high.pregnancy_lactation", "high.treatment_change"} <= set(ids)
