@@ -72,9 +72,9 @@ def length_histogram(frame: pl.DataFrame, col: str) -> str:
     lens = frame.get_column(col).drop_nulls().str.len_chars()
     edges = LENGTH_BINS[1:]
     labels = [f"<{edges[0]}"] + [f"{a}-{b - 1}" for a, b in zip(edges, edges[1:])] + [f">={edges[-1]}"]
-    idx = lens.cut(edges, labels=labels, left_closed=True)
-    counts = dict(idx.value_counts().iter_rows())
-    return bars(labels, [int(counts.get(lab, 0)) for lab in labels])
+    bounds = [0, *edges, None]
+    counts = [int(((lens >= lo) & (lens < hi if hi is not None else True)).sum()) for lo, hi in zip(bounds, bounds[1:])]
+    return bars(labels, counts)
 
 
 def risk_by_source_chart(frame: pl.DataFrame) -> str:
