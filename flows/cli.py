@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     src = sub.add_parser("sources", help="list every source, where its files were found, records parsed")
     src.add_argument("--offline", action="store_true", help="do not probe ModelScope")
     src.add_argument("--raw-dir", default="data/raw", help="where input files live (default: %(default)s)")
+    src.add_argument("--source-config", default=None, metavar="FILE", help="user-defined sources (JSON/TOML, see README)")
 
     rl = sub.add_parser("prepare-rl", help="export RL prompts (verl, OpenRLHF, TRL) from the last prepared sample")
     rl.add_argument("--out-dir", default="data", help="the prepare run's output folder (default: %(default)s)")
@@ -87,6 +88,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-fraction", type=float, default=0.05, help="validation share (default: %(default)s)")
     p.add_argument("--allow-out-of-range", action="store_true", help="allow a sample size outside 2,000-10,000")
     p.add_argument("--no-rl", action="store_true", help="skip the RL prompt export")
+    p.add_argument("--source-config", default=None, metavar="FILE",
+                   help="user-defined sources: JSON/TOML list of {name, files, fields, ...} (see README)")
 
 
 def _run_prepare(args: argparse.Namespace) -> dict:
@@ -104,6 +107,7 @@ def _run_prepare(args: argparse.Namespace) -> dict:
         val_fraction=args.val_fraction,
         allow_out_of_range=args.allow_out_of_range,
         export_rl=not args.no_rl,
+        custom_sources=args.source_config,
     )
 
 
@@ -126,8 +130,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "sources":
+            from tasks.sources.custom import register_custom
             from tasks.status import print_sources
 
+            register_custom(args.source_config)
             print_sources(args.raw_dir, probe_network=not args.offline)
             return 0
         _install_log_filter()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tasks.plan import parse_sources
 from tasks.pool import build_pool
 from tasks.sample import SampleConfig, sample_pool
 from tasks.sources import REGISTRY
+from tasks.sources.custom import register_custom, unregister_custom
 
 
 def _version() -> str:
@@ -51,10 +53,20 @@ def prepare(
     val_fraction: float = 0.05,
     allow_out_of_range: bool = False,
     export_rl: bool = True,
+    custom_sources: list[dict] | str | None = None,
 ) -> dict:
     """Prepare gated, risk-balanced RL training data from medical QA sources."""
+    custom = register_custom(custom_sources)  # user-defined sources exist for this run only
+    try:
+        return _prepare(sources, download, raw_dir, out_dir, export_rl,
+                        SampleConfig(sample_size, seed, None, min_high, min_low, val_fraction, allow_out_of_range))
+    finally:
+        unregister_custom(custom)
+
+
+def _prepare(sources, download: bool, raw_dir: str, out_dir: str, export_rl: bool, cfg: SampleConfig) -> dict:
     plan = parse_sources(sources)
-    cfg = SampleConfig(sample_size, seed, plan.weights, min_high, min_low, val_fraction, allow_out_of_range)
+    cfg = replace(cfg, weights=plan.weights)
     cfg.check()
     work = str(Path(out_dir) / ".work")
     with output_lock(out_dir):

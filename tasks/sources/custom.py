@@ -226,9 +226,9 @@ def register_custom(configs: list[dict] | str | Path | None) -> list[str]:
 def unregister_custom(names: list[str] | None = None) -> None:
     """Remove user sources registered by :func:`register_custom` (all when ``names`` is None).
 
-    Built-in sources are never removed. (Registry has no public removal yet; see the report.)
+    Built-in sources are never removed.
     """
     for name in list(_registered if names is None else names):
         if name in _registered:
-            REGISTRY._specs.pop(name, None)  # noqa: SLF001
+            REGISTRY.unregister(name)
             _registered.discard(name)
