@@ -14,6 +14,7 @@ from prefect import task
 
 from tasks import schema as S
 from tasks.sample import SPLIT
+from tasks.caching import CARD
 from tasks.storage import write_text
 
 PCTS = (0.05, 0.5, 0.95)
@@ -265,7 +266,7 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
-@task(name="write-data-card")
+@task(name="write-data-card", cache_policy=CARD, persist_result=True)
 def write_card(ctx: dict, out_dir: str) -> str:
     """Render and atomically write DATA_CARD.md; returns its text."""
     sample = pl.read_parquet(ctx["sample"]["sample_path"])

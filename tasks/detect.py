@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from tasks.errors import SourceNotFoundError
 from tasks.readers import FORMATS, detect_format, is_lfs_pointer, sniff_keys
@@ -124,7 +125,7 @@ def not_found_message(spec: SourceSpec, raw_dir: Path) -> str:
     return f"{spec.name}: no data file found under {raw_dir}. {where}{get},{tail}"
 
 
-@task(name="detect-files")
+@task(name="detect-files", cache_policy=NO_CACHE)  # looks at the disk every run
 def detect_files(source: str, raw_dir: str, required: bool = True) -> list[dict]:
     """Find the source's input files under raw_dir (names, clones, cache, renamed copies)."""
     spec = REGISTRY[source]

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from tasks.logs import log
 
@@ -55,7 +56,9 @@ def snapshot(modelscope_id: str, files: list[str], cache_dir: Path) -> str:
     )
 
 
-@task(name="download", retries=2, retry_delay_seconds=[5, 30], retry_jitter_factor=0.5)
+# never cached: a cached "downloaded" would hide new data upstream; ModelScope's own cache
+# makes a repeated snapshot cheap, and offline the probe answers in seconds
+@task(name="download", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30], retry_jitter_factor=0.5)
 def download_source(source: str, raw_dir: str, probe_timeout: float = 3.0) -> dict:
     """Download one source from ModelScope into raw_dir/modelscope; offline -> one line, no retries."""
     logger = log()

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 from prefect import task
 
+from tasks.caching import FILES
 from tasks.logs import log
 
 from tasks import schema as S
@@ -89,7 +90,7 @@ def failure_message(rows: list[dict]) -> str:
     return "gate failed, nothing written: " + "; ".join(parts)
 
 
-@task(name="gate")
+@task(name="gate", cache_policy=FILES, persist_result=True)
 def run_gate(pool_path: str) -> list[dict]:
     """Validate the pool with the GE suite in expectations/; raise GateFailedError on any failure."""
     logger = log()

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 from prefect import task
 
+from tasks.caching import FILES
 from tasks.logs import log
 
 from tasks import schema as S
@@ -21,7 +22,7 @@ def file_info(path: Path, rows: int) -> dict:
     return {"path": str(path), "rows": rows, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
 
 
-@task(name="write-outputs")
+@task(name="write-outputs", cache_policy=FILES, persist_result=True)
 def write_outputs(sample_path: str, quarantine_paths: list[str], out_dir: str) -> dict:
     """Write processed/train.jsonl, processed/val.jsonl and quarantine/<source>.jsonl."""
     logger = log()

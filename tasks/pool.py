@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 from prefect import task
 
+from tasks.caching import FILES, file_sha256
 from tasks.logs import log
 
 from tasks import schema as S
@@ -21,7 +22,7 @@ def label(frame: pl.LazyFrame) -> pl.LazyFrame:
     return label_risk(label_specialty(frame))
 
 
-@task(name="build-pool")
+@task(name="build-pool", cache_policy=FILES, persist_result=True)
 def build_pool(parsed: list[dict], work_dir: str) -> dict:
     """Concatenate parsed files, label them, dedup within and across sources; write pool.parquet."""
     from tasks.dedup import dedup
@@ -42,4 +43,5 @@ def build_pool(parsed: list[dict], work_dir: str) -> dict:
         "pool: %d records -> %d after dedup (%s) in %.2fs",
         before, kept.height, ", ".join(f"{k}={v}" for k, v in stats.items()), time.perf_counter() - t0,
     )
-    return {"pool_path": str(pool), "dedup_quarantine_path": str(dup), "before_dedup": before, "records": kept.height, "dedup": stats}
+    return {"pool_path": str(pool), "pool_sha256": file_sha256(pool), "dedup_quarantine_path": str(dup),
+            "dedup_quarantine_sha256": file_sha256(dup), "before_dedup": before, "records": kept.height, "dedup": stats}

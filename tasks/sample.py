@@ -14,6 +14,7 @@ import polars as pl
 import polars_hash  # noqa: F401  (registers .chash)
 from prefect import task
 
+from tasks.caching import FILES, file_sha256
 from tasks.logs import log
 
 from tasks import schema as S
@@ -191,7 +192,7 @@ def draw(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleRep
     return sample, report
 
 
-@task(name="sample")
+@task(name="sample", cache_policy=FILES, persist_result=True)
 def sample_pool(pool_path: str, work_dir: str, cfg: SampleConfig) -> dict:
     """Draw the stratified sample from the pool; writes sample.parquet with a split column."""
     logger = log()
@@ -200,4 +201,4 @@ def sample_pool(pool_path: str, work_dir: str, cfg: SampleConfig) -> dict:
     logger.info("sample: %d of %d records (seed %d), splits %s", report.drawn, report.pool, cfg.seed, report.splits)
     for w in report.warnings + report.shortfalls:
         logger.warning("sample: %s", w)
-    return {"sample_path": str(path), "report": report.to_dict()}
+    return {"sample_path": str(path), "sample_sha256": file_sha256(path), "report": report.to_dict()}

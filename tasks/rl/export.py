@@ -52,8 +52,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 
+from tasks.caching import RL_EXPORT
 from tasks.errors import MedprepError
 from tasks.rl.launch import command, write_launch_files
 from tasks.rl.reward import correctness
@@ -385,7 +385,7 @@ def run_export(
     return {"out_dir": str(out_dir), **summary, "commands": [info["command"] for info in launch.values()]}
 
 
-@task(name="export-rl", cache_policy=NO_CACHE)
+@task(name="export-rl", cache_policy=RL_EXPORT, persist_result=True)
 def export_rl(
     processed_dir: str = "data/processed",
     out_dir: str = "data/rl",
@@ -399,7 +399,7 @@ def export_rl(
     counts}, ``exports`` {verl, openrlhf, trl: {train, val: {path (relative to out_dir), rows,
     sha256}}}, ``reward_module`` {path, sha256}, ``launch`` {verl, openrlhf: {path, command,
     reward_function}}, ``commands`` (the launch commands, for printing), ``max_prompt_tokens``,
-    ``token_estimate``, ``system_prompt``. No caching and no result persistence: files are the
-    output.
+    ``token_estimate``, ``system_prompt``. Cached by content (tasks/caching.py): the export
+    reruns when processed_dir's files or the parameters change, or an export file is gone.
     """
     return run_export(processed_dir, out_dir, max_prompt_tokens, system_prompt)
