@@ -99,3 +99,62 @@ def test_missing_source_fails_with_instructions(tmp_path):
     (tmp_path / "raw").mkdir()
     with pytest.raises(SourceNotFoundError, match="medical_o1_sft.json"):
         run(tmp_path / "raw", tmp_path / "out")
+
+
+def _sample_sources(out: Path) -> list[str]:
+    lines = (out / "processed/train.jsonl").read_text(encoding="utf-8").splitlines()
+    lines += (out / "processed/val.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(l)["meta"]["source"] for l in lines]
+
+
+def test_mixed_run_with_weights_meets_requested_shares(tmp_path, monkeypatch):
+    raw = tmp_path / "raw"
+    shutil.copytree(DEMO_SAMPLES, raw)
+    res = run(raw, tmp_path / "out", sources="medical-o1:0.5,delicate-medical:0.25,chinese-dialogue:0.25",
+              sample_size=200, allow_out_of_range=True, export_rl=False)
+    got = _sample_sources(tmp_path / "out")
+    assert len(got) == 200
+    assert {s: got.count(s) for s in set(got)} == {"medical-o1": 100, "delicate-medical": 50, "chinese-dialogue": 50}
+    by = res["sample"]["by_source"]
+    assert by["medical-o1"]["requested_share"] == 0.5 and by["medical-o1"]["achieved_share"] == 0.5
+    card = (tmp_path / "out/DATA_CARD.md").read_text(encoding="utf-8")
+    assert "| delicate-medical | 0.25 | 0.25 | 50 |" in card
+    assert "outside the recommended" in card  # the explicit size override is flagged
+
+
+def test_priority_fallback_takes_the_first_source_with_files(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATASET_CHOICE", raising=False)
+    raw = raw_with(tmp_path, "r1_data_example.jsonl")  # no medical-o1, no datatang-qa
+    res = prepare(download=False, raw_dir=str(raw), out_dir=str(tmp_path / "out"), export_rl=False)
+    assert set(_sample_sources(tmp_path / "out")) == {"delicate-medical"}
+    assert res["sample"]["drawn"] > 0
+
+
+def test_user_defined_source_gets_the_same_pipeline(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    recs = [{"prompt": f"My {i}-year-old child swallowed a button battery, what now?" if i % 2 else f"What is the history of vaccine number {i}?",
+             "cot": "Think it through.", "reply": f"Answer {i}."} for i in range(30)]
+    (raw / "mine.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    cfg = [{"name": "my-qa", "files": ["mine.jsonl"], "fields": {"prompt": "question", "cot": "reasoning", "reply": "answer"}}]
+    prepare(sources="my-qa", custom_sources=cfg, download=False, raw_dir=str(raw), out_dir=str(tmp_path / "out"), export_rl=False)
+    assert set(_sample_sources(tmp_path / "out")) == {"my-qa"}
+    from tasks.sources import REGISTRY
+
+    assert "my-qa" not in REGISTRY  # registered for that run only
+
+
+def test_real_samples_of_three_sources_make_one_dataset(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for rel in ("huatuogpt-o1/demo_data.json", "delicate-medical-r1/val.jsonl", "chinese-medical-dialogue/样例_内科5000-6000.csv"):
+        shutil.copy(real_sample(rel), raw / Path(rel).name)
+    res = run(raw, tmp_path / "out", sources="medical-o1,delicate-medical,chinese-dialogue", export_rl=False)
+    got = _sample_sources(tmp_path / "out")
+    counts = {s: got.count(s) for s in set(got)}
+    assert set(counts) == {"medical-o1", "delicate-medical", "chinese-dialogue"}
+    card = (tmp_path / "out/DATA_CARD.md").read_text(encoding="utf-8")
+    for src, n in counts.items():
+        assert f"| {src} |" in card
+        assert res["sample"]["by_source"][src]["drawn"] == n
+    assert "| chinese-dialogue | 样例_内科5000-6000.csv | 1,016 | 0 |" in card
