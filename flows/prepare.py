@@ -10,6 +10,7 @@ from prefect import flow, unmapped
 
 from tasks.datacard import write_card
 from tasks.logs import log
+from tasks import report
 from tasks.detect import auto_not_found, detect_files
 from tasks.download import download_source
 from tasks.gate import run_gate
@@ -69,6 +70,8 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, export_rl: boo
     cfg = replace(cfg, weights=plan.weights)
     cfg.check()
     work = str(Path(out_dir) / ".work")
+    label = report.plan_label(plan)
+    progress = report.Progress(label)
     with output_lock(out_dir):
         downloads: dict[str, dict] = {}
         files: list[dict] = []
@@ -80,13 +83,22 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, export_rl: boo
                 break
         if not files:
             raise auto_not_found(raw_dir)
+        progress.step("detect", f"{len(files)} files of {', '.join(sorted({f['source'] for f in files}))}")
         parsed = [f.result() for f in parse_file.map(files, work_dir=unmapped(work))]
+        progress.step("parse", f"{sum(p['records'] for p in parsed):,} records, {sum(p['quarantined'] for p in parsed):,} quarantined")
         pool = build_pool(parsed, work)
+        progress.step("pool", f"{pool['records']:,} records after dedup")
         gate = run_gate(pool["pool_path"])
+        report.publish_gate(label, gate)
+        progress.step("gate", f"{sum(g['success'] for g in gate)}/{len(gate)} expectations passed")
         sample = sample_pool(pool["pool_path"], work, cfg)
+        report.publish_counts(label, sample["sample_path"])
+        progress.step("sample", f"{sample['report']['drawn']:,} records drawn")
         quarantines = [p["quarantine_path"] for p in parsed] + [pool["dedup_quarantine_path"]]
         outputs = write_outputs(sample["sample_path"], quarantines, out_dir)
+        progress.step("write", f"{len(outputs['files'])} files in {out_dir}")
         rl = _export_rl(out_dir) if export_rl else None
+        progress.step("rl", f"{rl['rows']:,} RL prompts" if rl else "skipped")
         used = sorted({f["source"] for f in files})
         ctx = {
             "version": _version(),
@@ -104,7 +116,9 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, export_rl: boo
             "rl": rl,
             "labeller": _labeller_figures(),
         }
-        write_card(ctx, out_dir)
+        card = write_card(ctx, out_dir)
+        report.publish_card(label, card)
+        progress.step("card", f"{out_dir}/DATA_CARD.md")
     return {"out_dir": out_dir, "files": outputs["files"], "sample": sample["report"], "rl": rl}
 
 
