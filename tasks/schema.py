@@ -22,6 +22,8 @@ SPECIALTY = "specialty"
 RISK_LEVEL = "risk_level"
 RISK_REASONS = "risk_reasons"
 QUALITY_SCORE = "quality_score"
+# the source's task prompt / instruction where it has one (delicate-medical), kept for meta
+INSTRUCTION = "instruction"
 
 TURN = pl.Struct({"role": pl.String, "content": pl.String})
 
@@ -40,6 +42,7 @@ SCHEMA: dict[str, pl.DataType] = {
     RISK_LEVEL: pl.String,
     RISK_REASONS: pl.List(pl.String),
     QUALITY_SCORE: pl.Float64,
+    INSTRUCTION: pl.String,
 }
 COLUMNS: list[str] = list(SCHEMA)
 

@@ -150,6 +150,7 @@ _DEFAULTS: dict[str, pl.Expr] = {
     S.RISK_LEVEL: pl.lit(None, dtype=pl.String),
     S.RISK_REASONS: pl.lit(None, dtype=S.SCHEMA[S.RISK_REASONS]),
     S.QUALITY_SCORE: pl.lit(None, dtype=pl.Float64),
+    S.INSTRUCTION: pl.lit(None, dtype=pl.String),
 }
 
 
@@ -167,7 +168,7 @@ def finish(
         # an empty reasoning / reference is "none", not a record error
         [
             pl.when(_blank(c)).then(None).otherwise(pl.col(c)).alias(c)
-            for c in (S.REASONING, S.REFERENCE_ANSWER, S.SPECIALTY)
+            for c in (S.REASONING, S.REFERENCE_ANSWER, S.SPECIALTY, S.INSTRUCTION)
         ]
     )
     reason = pl.lit(None, dtype=pl.String)

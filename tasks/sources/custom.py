@@ -21,7 +21,7 @@ One config per source::
 ``fields`` must map something to ``question`` and to ``answer`` unless ``dialogue`` is given
 (then the turns give question/answer/history, and ``fields`` may add specialty, reference answer
 or quality score). Canonical targets: question, answer, reasoning, reference_answer, specialty,
-quality_score. Detection finds the files by content: the signature is the set of mapped
+quality_score, instruction. Detection finds the files by content: the signature is the set of mapped
 (top-level) source fields, so renamed copies are found too. The rest of the pipeline (trim,
 quarantine, language, id, labels, dedup, gate) is the same as for built-in sources.
 
@@ -52,6 +52,7 @@ TARGETS: dict[str, pl.DataType] = {
     S.REFERENCE_ANSWER: pl.String,
     S.SPECIALTY: pl.String,
     S.QUALITY_SCORE: pl.Float64,
+    S.INSTRUCTION: pl.String,
 }
 FORMATS = ("json", "jsonl", "csv", "parquet")
 KEYS = {"name", "title", "files", "format", "encoding", "fields", "has_reasoning", "license", "priority", "dialogue", "homepage"}

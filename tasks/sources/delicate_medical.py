@@ -6,8 +6,8 @@ Published as ``r1_data_example.jsonl`` (JSON Lines, ~2.4k lines), each line an o
 backslash + ``n`` (two characters) where a line break was meant; :func:`parse` turns those into
 real newlines.
 
-``instruction`` (the task prompt the question was derived from) is read but not kept: the
-canonical schema has no ``meta`` column yet (see the lead's note in the issue).
+``instruction`` (the task prompt the question was derived from) is kept as ``instruction`` and
+written to ``meta.instruction`` of the training records.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ FIELDS = {
     "think": S.REASONING,
     "answer": S.ANSWER,
     "metrics.quality_f1": S.QUALITY_SCORE,
+    "instruction": S.INSTRUCTION,
 }
 
 READ_SCHEMA: dict[str, pl.DataType] = {
@@ -46,6 +47,7 @@ def parse(raw: pl.DataFrame) -> pl.LazyFrame:
         unescape_newlines("think").alias(S.REASONING),
         unescape_newlines("answer").alias(S.ANSWER),
         pl.col("metrics").struct.field("quality_f1").cast(pl.Float64).alias(S.QUALITY_SCORE),
+        pl.col("instruction").alias(S.INSTRUCTION),
     )
 
 
@@ -62,5 +64,5 @@ SPEC = SourceSpec(
     license="unconfirmed (ModelScope page; one third-party script says apache-2.0)",
     priority=3,
     has_reasoning=True,
-    notes="JSON Lines; zh; `instruction` is read but not kept (no meta column); literal \\n normalised",
+    notes="JSON Lines; zh; `instruction` kept in meta; literal \\n normalised",
 )

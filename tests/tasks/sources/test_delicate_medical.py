@@ -32,6 +32,7 @@ def test_real_val_split_parses_all_65_lines_and_unescapes_literal_backslash_n():
     assert first[S.QUALITY_SCORE] == pytest.approx(0.9032258064516129)
     assert first[S.REASONING] == lines[0]["think"].strip()
     assert first[S.LANGUAGE] == "zh" and first[S.REFERENCE_ANSWER] is None and first[S.HISTORY] == []
+    assert first[S.INSTRUCTION] == lines[0]["instruction"].strip()  # kept for meta.instruction
     # 4 answers (rows 1, 20, 21, 60) carry the two characters "\" "n"; none is left after parsing
     raw_escaped = [i for i, r in enumerate(lines) if "\\n" in r["answer"]]
     assert raw_escaped == [1, 20, 21, 60]
