@@ -62,7 +62,12 @@ EN_GENERAL += [
     ("What everyday strategies help manage ordinary work stress?", "Regular exercise, enough sleep, breaking tasks down, time outdoors, talking to friends and simple breathing exercises all help.", "Exercise, sleep and social support"),
     ("How did Florence Nightingale influence hospital care and nursing?", "Nightingale's work in the Crimean War and her statistics on sanitation reformed hospital hygiene and founded professional nursing.", "Sanitation and professional nursing"),
 ]
-EN_GENERAL_FRAMES = ["{q}", "A student asks: {q}", "For a health-education class: {q}", "In plain words, {q0}"]
+EN_GENERAL_FRAMES = [
+    "{q}", "A student asks: {q}", "For a health-education class: {q}", "In plain words, {q0}",
+    "A curious visitor at a science museum wonders: {q}", "Quick question from a parent at a school talk: {q}",
+    "Preparing a short radio segment on health, a journalist asks: {q}", "Out of general interest, {q0}",
+]
+EN_GENERAL_TAILS = ["", " Please keep it brief.", " A short summary is enough.", " Explain it for a secondary-school audience.", " Mention one key fact to remember."]
 EN_PATIENTS = [
     "A {age}-year-old man", "A {age}-year-old woman", "A {age}-year-old retired teacher",
     "A {age}-year-old construction worker", "A {age}-year-old office worker", "A {age}-year-old farmer",
@@ -127,7 +132,11 @@ ZH_GENERAL += [
     ("面对日常工作压力有哪些简单的调节方法？", "规律运动、保证睡眠、把任务分解、多到户外走走、和朋友倾诉以及做放松呼吸练习。", "运动、睡眠与社会支持"),
     ("南丁格尔对护理学的发展有什么贡献？", "南丁格尔在克里米亚战争中改善医院卫生，用统计数据推动改革，奠定了现代护理专业的基础。", "现代护理学的奠基"),
 ]
-ZH_GENERAL_FRAMES = ["{q}", "有学生问：{q}", "健康教育课上的问题：{q}", "请通俗地讲一讲：{q}"]
+ZH_GENERAL_FRAMES = [
+    "{q}", "有学生问：{q}", "健康教育课上的问题：{q}", "请通俗地讲一讲：{q}",
+    "在科技馆参观时有观众好奇：{q}", "家长会上的科普问答：{q}", "做一期健康广播节目，记者想了解：{q}", "出于兴趣想问问，{q}",
+]
+ZH_GENERAL_TAILS = ["", "请简要回答。", "简单概括一下就好。", "请用中学生能听懂的话解释。", "最后提一个需要记住的要点。"]
 ZH_PATIENTS = ["一位{age}岁的男性", "一位{age}岁的女性", "一位{age}岁的退休教师", "一位{age}岁的建筑工人", "一位{age}岁的公司职员", "一位{age}岁的农民", "一位{age}岁的大学生", "一位{age}岁的个体店主"]
 ZH_SETTINGS = ["到门诊就诊，自述", "被家人送到急诊，表现为", "在线咨询，描述", "在社区医院就诊，主诉"]
 ZH_ASKS = ["最可能的诊断是什么？首先应该怎么处理？", "应该如何一步步处理？", "下一步最重要的措施是什么？为什么？", "哪种诊断最符合？应该怎样向患者解释？"]
@@ -136,8 +145,8 @@ ZH_OPENERS = ["好的，我们先把已知情况梳理一下。", "嗯，先抓�
 
 def _en_record(rng: random.Random, i: int) -> dict:
     if rng.random() < 0.25:
-        q, a, gt = EN_GENERAL[i % len(EN_GENERAL)]
-        q = rng.choice(EN_GENERAL_FRAMES).format(q=q, q0=q[0].lower() + q[1:])
+        q, a, gt = rng.choice(EN_GENERAL)
+        q = rng.choice(EN_GENERAL_FRAMES).format(q=q, q0=q[0].lower() + q[1:]) + rng.choice(EN_GENERAL_TAILS)
         cot = f"{rng.choice(EN_OPENERS)} This is a general-knowledge question rather than a patient problem. {a.split(';')[0]}. Let me make sure I state the key fact clearly and add a little context."
         return {"Question": q, "Complex_CoT": cot, "Response": a, "_gt": gt}
     pres, ans, gt, _ = rng.choice(EN_CASES)
@@ -154,8 +163,8 @@ def _en_record(rng: random.Random, i: int) -> dict:
 
 def _zh_record(rng: random.Random, i: int) -> dict:
     if rng.random() < 0.25:
-        q, a, gt = ZH_GENERAL[i % len(ZH_GENERAL)]
-        q = rng.choice(ZH_GENERAL_FRAMES).format(q=q)
+        q, a, gt = rng.choice(ZH_GENERAL)
+        q = rng.choice(ZH_GENERAL_FRAMES).format(q=q) + rng.choice(ZH_GENERAL_TAILS)
         cot = f"{rng.choice(ZH_OPENERS)}这是一个医学常识或医学史问题，不涉及具体病人。{a.split('，')[0]}。我把关键事实讲清楚，再补充一点背景。"
         return {"Question": q, "Complex_CoT": cot, "Response": a, "_gt": gt}
     pres, ans, gt, _ = rng.choice(ZH_CASES)

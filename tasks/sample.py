@@ -106,14 +106,21 @@ def allocate(total: int, available: dict[str, int], shares: dict[str, float]) ->
     return alloc
 
 
-def _risk_shares(avail: dict[str, int], cfg: SampleConfig) -> dict[str, float]:
-    """Natural risk mix, lifted to the configured minimum shares of high and low."""
+def allocate_risk(total: int, avail: dict[str, int], cfg: SampleConfig) -> dict[str, int]:
+    """Risk quotas of one source: the minimum high and low counts first (as far as the pool has
+    them), then the rest by the pool's natural mix."""
+    minimum = {
+        "high": min(avail.get("high", 0), math.ceil(cfg.min_high * total)),
+        "low": min(avail.get("low", 0), math.ceil(cfg.min_low * total)),
+        "medium": 0,
+    }
+    while sum(minimum.values()) > total:  # tiny totals: trim the larger reservation
+        k = max(("high", "low"), key=lambda r: (minimum[r], r))
+        minimum[k] -= 1
+    rest_avail = {r: avail.get(r, 0) - minimum[r] for r in S.RISK_LEVELS}
     n = sum(avail.values()) or 1
-    natural = {k: v / n for k, v in avail.items()}
-    high = max(natural.get("high", 0), cfg.min_high if avail.get("high") else 0)
-    low = max(natural.get("low", 0), cfg.min_low if avail.get("low") else 0)
-    medium = max(0.0, 1 - high - low) if avail.get("medium") else 0.0
-    return {"high": high, "medium": medium, "low": low}
+    rest = allocate(total - sum(minimum.values()), rest_avail, {r: avail.get(r, 0) / n for r in S.RISK_LEVELS})
+    return {r: minimum[r] + rest[r] for r in S.RISK_LEVELS}
 
 
 def random_key(seed: int, salt: str) -> pl.Expr:
@@ -151,8 +158,7 @@ def draw(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleRep
             report.shortfalls.append(f"source {src}: wanted {want:,}, only {got:,} available")
         sub = counts.filter(pl.col(S.SOURCE) == src)
         risk_avail = {r: int(n) for r, n in sub.group_by(S.RISK_LEVEL).agg(pl.col("len").sum()).iter_rows()}
-        rshares = _risk_shares(risk_avail, cfg)
-        risk_alloc = allocate(got, {r: risk_avail.get(r, 0) for r in S.RISK_LEVELS}, rshares)
+        risk_alloc = allocate_risk(got, {r: risk_avail.get(r, 0) for r in S.RISK_LEVELS}, cfg)
         for risk, minimum in (("high", cfg.min_high), ("low", cfg.min_low)):
             need = math.ceil(minimum * got)
             if got and risk_alloc[risk] < need:

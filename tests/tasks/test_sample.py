@@ -67,3 +67,14 @@ def test_out_of_range_size_needs_explicit_override():
     with pytest.raises(ConfigError, match="allow-out-of-range"):
         SampleConfig(size=500).check()
     SampleConfig(size=500, allow_out_of_range=True).check()
+
+
+def test_risk_minimums_are_reserved_exactly_before_the_natural_mix():
+    from tasks.sample import allocate_risk
+
+    got = allocate_risk(1691, {"high": 500, "medium": 5000, "low": 2435}, SampleConfig(size=5000))
+    assert sum(got.values()) == 1691
+    assert got["low"] >= 339 and got["high"] >= 339  # ceil(0.2 * 1691), not 338 by rounding
+    # a level the pool lacks cannot be reserved: the rest fills it, and the shortfall is real
+    got = allocate_risk(100, {"high": 5, "medium": 500, "low": 0}, SampleConfig(size=5000))
+    assert got == {"high": 5, "medium": 95, "low": 0}
