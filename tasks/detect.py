@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from tasks.errors import SourceNotFoundError
 from tasks.readers import FORMATS, detect_format, is_lfs_pointer, sniff_keys
 from tasks.sources import REGISTRY
 from tasks.sources.base import SourceSpec
+from tasks.storage import sha256_file
 
 # folders medprep itself writes under a data dir; never read back as input
 SKIP_DIRS = {".work", ".staging", "processed", "quarantine", "rl", ".git", "__pycache__"}
@@ -36,15 +36,6 @@ class FoundFile:
     def to_dict(self) -> dict:
         """Plain dict (for Prefect parameters and the data card)."""
         return asdict(self)
-
-
-def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
-    """Hex sha256 of a file, read in 4 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _candidates(root: Path) -> list[Path]:

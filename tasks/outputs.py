@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import polars as pl
@@ -14,12 +13,12 @@ from tasks.logs import log
 from tasks import schema as S
 from tasks.records import training_records
 from tasks.sample import SPLIT
-from tasks.storage import write_ndjson
+from tasks.storage import sha256_file, write_ndjson
 
 
 def file_info(path: Path, rows: int) -> dict:
     """Path, row count and sha256 of a written file, for the data card."""
-    return {"path": str(path), "rows": rows, "sha256": hashlib.sha256(Path(path).read_bytes()).hexdigest()}
+    return {"path": str(path), "rows": rows, "sha256": sha256_file(path)}
 
 
 @task(name="write-outputs", cache_policy=FILES, persist_result=True)

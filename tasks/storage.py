@@ -14,6 +14,9 @@ import polars as pl
 # files are scratch between tasks, not archives
 PARQUET_OPTS = {"compression": "snappy", "statistics": False}
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 @contextmanager
 def atomic_path(dest: Path):
@@ -24,6 +27,7 @@ def atomic_path(dest: Path):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are for other users too
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -50,3 +54,14 @@ def write_parquet(frame: pl.DataFrame, dest: Path) -> Path:
 def write_ndjson(frame: pl.DataFrame, dest: Path) -> Path:
     """Write a frame as JSON Lines atomically."""
     return write_atomic(dest, lambda p: frame.write_ndjson(p))
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
+    """Hex sha256 of a file, read in 4 MiB chunks."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
