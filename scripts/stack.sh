@@ -38,6 +38,8 @@ export DO_NOT_TRACK=1 PREFECT_SERVER_ANALYTICS_ENABLED=false PREFECT_SERVER_UI_S
 # task results and cache records under the project, seen by the worker and by every rerun
 export PREFECT_LOCAL_STORAGE_PATH="$STATE/storage"
 export MEDPREP_HOME="$REPO"
+# the worker asks the (local) server for due runs every 3 s instead of Prefect's 10 s
+export PREFECT_WORKER_QUERY_SECONDS=${PREFECT_WORKER_QUERY_SECONDS:-3}
 
 mkdir -p "$STATE"
 cd "$REPO"
@@ -86,6 +88,7 @@ server_up() {
     if ! "$(dirname "$PREFECT")/python" - "$HOST" "$PORT" <<'EOF' 2>/dev/null; then
 import socket, sys
 s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does: TIME_WAIT is no conflict
 try:
     s.bind((sys.argv[1], int(sys.argv[2])))
 finally:
