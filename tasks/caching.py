@@ -12,7 +12,8 @@ A task's cache key is a sha256 over
   in a dict that carries a ``sha256``, the ``path`` beside it is dropped (an input file found at
   another absolute path, e.g. another clone, gives the same key); keys starting with ``seconds``
   (timings) are dropped; arguments named in ``dirs`` are keyed on the content of the files in
-  that directory; everything else (parameters, output folders, relative paths) as is.
+  that directory; everything else (parameters, output folders, relative paths) as is;
+- the flow's ``custom_sources`` parameter when set (user-defined sources change parsing).
 
 Before a key is used, the cached result it points at is checked against the disk: every file
 the result stands for (``x_path`` + ``x_sha256`` pairs, ``{"path", "sha256"}`` dicts, or what
@@ -173,9 +174,9 @@ class ContentCache(CachePolicy):
     dirs: tuple[str, ...] = ()
     outputs: OutputsFn | None = None
 
-    def base_key(self, task_name: str, inputs: dict[str, Any]) -> str:
+    def base_key(self, task_name: str, inputs: dict[str, Any], flow_parameters: dict[str, Any] | None = None) -> str:
         """The content key, before the check against the disk."""
-        material = {
+        material: dict[str, Any] = {
             "task": task_name,
             "code": code_digest(),
             "inputs": {
@@ -183,11 +184,16 @@ class ContentCache(CachePolicy):
                 for k, v in sorted((inputs or {}).items())
             },
         }
+        # user-defined sources (prepare's custom_sources: dicts or a config file) shape how files
+        # parse without appearing in any task's inputs: key on them when a run has them
+        custom = (flow_parameters or {}).get("custom_sources")
+        if custom:
+            material["custom_sources"] = fingerprint(custom)
         blob = json.dumps(material, sort_keys=True, ensure_ascii=False, default=repr)
         return f"medprep-{task_name}-{hashlib.sha256(blob.encode()).hexdigest()}"
 
     def compute_key(self, task_ctx, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any) -> str | None:
-        key = self.base_key(task_ctx.task.name, inputs)
+        key = self.base_key(task_ctx.task.name, inputs, flow_parameters)
         store = task_ctx.result_store
         try:
             if not store.exists(key):

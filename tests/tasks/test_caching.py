@@ -70,6 +70,21 @@ def test_parameters_output_dir_and_task_change_the_key(tmp_path):
     assert len(code_digest()) == 64
 
 
+def test_user_defined_sources_are_part_of_the_key(tmp_path):
+    inputs = {"found": {"source": "my-qa", "sha256": "0" * 64, "relpath": "x.csv"}, "work_dir": "w"}
+    plain = POLICY.base_key("t", inputs, {"custom_sources": None, "seed": 1})
+    assert plain == POLICY.base_key("t", inputs) == POLICY.base_key("t", inputs, {})
+    cfg = {"name": "my-qa", "fields": {"q": "question", "a": "answer"}}
+    with_cfg = POLICY.base_key("t", inputs, {"custom_sources": [cfg]})
+    assert with_cfg != plain
+    assert POLICY.base_key("t", inputs, {"custom_sources": [{**cfg, "fields": {"q": "question", "r": "answer"}}]}) != with_cfg
+    conf = tmp_path / "sources.toml"
+    conf.write_text("a = 1\n")
+    k1 = POLICY.base_key("t", inputs, {"custom_sources": str(conf)})
+    conf.write_text("a = 2\n")  # the same config file, edited
+    assert POLICY.base_key("t", inputs, {"custom_sources": str(conf)}) != k1
+
+
 def test_directory_arguments_are_keyed_by_their_files(tmp_path):
     policy = ContentCache(dirs=("processed_dir",))
     d = tmp_path / "processed"
