@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Local Prefect stack for medprep: server + work pool + deployments + worker (docs/prefect.md).
+# Local Prefect stack for medprep: server + work pool + deployments + worker (README.md, "Run on Prefect").
 #
 #   scripts/stack.sh up      start what is not running, (re)deploy prefect.yaml; safe to repeat
 #   scripts/stack.sh deploy  (re)deploy prefect.yaml to the running server
