@@ -43,6 +43,8 @@ from typing import Any
 
 from prefect.cache_policies import CachePolicy
 
+from tasks.storage import sha256_file
+
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 CODE_DIRS = ("tasks", "expectations")
 CODE_SUFFIXES = {".py", ".json", ".txt", ".yaml", ".yml", ".toml"}
@@ -60,11 +62,7 @@ def file_sha256(path: str | Path, chunk: int = 1 << 22) -> str:
     memo = (str(p.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     if memo in _DIGESTS:
         return _DIGESTS[memo]
-    h = hashlib.sha256()
-    with open(p, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    _DIGESTS[memo] = h.hexdigest()
+    _DIGESTS[memo] = sha256_file(p, chunk)
     return _DIGESTS[memo]
 
 

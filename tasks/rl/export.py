@@ -39,12 +39,9 @@ Rules
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +52,8 @@ from prefect import task
 
 from tasks.caching import RL_EXPORT
 from tasks.errors import MedprepError
+from tasks.storage import sha256_file, write_atomic, write_ndjson
+from tasks.storage import write_text as storage_write_text
 from tasks.rl.launch import command, write_launch_files
 from tasks.rl.reward import correctness
 
@@ -292,41 +291,21 @@ def _arrow(frame: pl.DataFrame, schema: pa.Schema) -> pa.Table:
 
 
 # --------------------------------------------------------------------------------- writing
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
+# atomic (temp + rename) writers shared with the rest of the pipeline: tasks/storage.py
 def write_parquet(table: pa.Table, path: Path) -> None:
-    _atomic(path, lambda tmp: pq.write_table(table, tmp, **PARQUET_OPTIONS))
+    write_atomic(path, lambda tmp: pq.write_table(table, tmp, **PARQUET_OPTIONS))
 
 
 def write_jsonl(frame: pl.DataFrame, path: Path) -> None:
-    _atomic(path, lambda tmp: frame.write_ndjson(tmp))
+    write_ndjson(frame, path)
 
 
 def write_text(text: str, path: Path) -> None:
-    _atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8", newline="\n"))
+    storage_write_text(path, text)
 
 
 def copy_file(src: Path, path: Path) -> None:
-    _atomic(path, lambda tmp: shutil.copyfile(src, tmp))
+    write_atomic(path, lambda tmp: shutil.copyfile(src, tmp))
 
 
 # ------------------------------------------------------------------------------------ main
