@@ -3,9 +3,10 @@
     python -m bench.parse_bench [--n 200000] [--file /tmp/medprep-bench/内科-200k.csv]
 
 Each mode runs in a fresh child process so its peak RSS (ru_maxrss) is its own. "stream" is the
-path a 1 GB department file needs: decode GB18030 in 8 MiB chunks -> pyarrow's streaming CSV
-reader -> parse + shared tail per batch -> Parquet row groups; "whole" builds the full frame
-first (what parse_to_frames does today). Figures are printed, never asserted.
+path the parse-file task runs (tasks.parse.write_parsed): decode GB18030 in chunks -> pyarrow's
+streaming CSV reader -> parse + shared tail per batch -> Parquet row groups; "whole" builds the
+full frame first (tasks.parse.parse_to_frames, used by `medprep sources`). Figures are printed,
+never asserted.
 """
 
 from __future__ import annotations
@@ -20,40 +21,26 @@ from pathlib import Path
 
 
 def run_mode(mode: str, path: Path, out: Path) -> dict:
-    """Parse ``path`` as chinese-dialogue in this process; returns figures."""
-    import polars as pl
-    import pyarrow.parquet as pq
+    """Parse ``path`` as chinese-dialogue in this process with the pipeline's own code; returns figures."""
+    from tasks.parse import parse_to_frames, write_parsed
 
-    from tasks.readers import iter_records, read_records
-    from tasks.sources import REGISTRY
-    from tasks.sources.base import parse_file_frames
-
-    spec = REGISTRY["chinese-dialogue"]
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
-    rows = bad_rows = batches = 0
-    if mode == "stream":
-        writer = None
-        for raw, reader_bad in iter_records(path, dict(spec.read_schema), spec.encoding):
-            good, bad = parse_file_frames(spec, raw, reader_bad, path.name)
-            table = good.to_arrow()
-            writer = writer or pq.ParquetWriter(out, table.schema, compression="snappy")
-            writer.write_table(table)
-            rows, bad_rows, batches = rows + good.height, bad_rows + bad.height, batches + 1
-        if writer:
-            writer.close()
+    if mode == "stream":  # what the parse-file task runs
+        rows, bad = write_parsed("chinese-dialogue", str(path), path.name, out)
     else:
-        raw, reader_bad = read_records(path, dict(spec.read_schema), spec.encoding)
-        good, bad = parse_file_frames(spec, raw, reader_bad, path.name)
+        good, bad = parse_to_frames("chinese-dialogue", str(path), path.name)
         good.write_parquet(out, compression="snappy")
-        rows, bad_rows, batches = good.height, bad.height, 1
+        rows = good.height
     secs = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    check = pl.scan_parquet(out).select(pl.len()).collect().item()
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(out)
     return {
-        "mode": mode, "rows": rows, "quarantined": bad_rows, "batches": batches, "seconds": round(secs, 2),
-        "rows_per_s": round((rows + bad_rows) / secs), "mb_per_s": round(path.stat().st_size / 1e6 / secs, 1),
-        "peak_rss_mb": round(peak / 1024), "rss_before_parse_mb": round(base / 1024), "parquet_rows": check,
+        "mode": mode, "rows": rows, "quarantined": bad.height, "batches": pf.num_row_groups, "seconds": round(secs, 2),
+        "rows_per_s": round((rows + bad.height) / secs), "mb_per_s": round(path.stat().st_size / 1e6 / secs, 1),
+        "peak_rss_mb": round(peak / 1024), "rss_before_parse_mb": round(base / 1024), "parquet_rows": pf.metadata.num_rows,
     }
 
 
