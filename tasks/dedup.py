@@ -42,6 +42,11 @@ import polars as pl
 from tasks import schema
 
 SHINGLE_SIZE = 3
+# rows per shingle-hashing slice and candidate pairs per verification slice: bound the NumPy
+# temporaries (~50 MB per slice) whatever the pool size
+SHINGLE_CHUNK = 100_000
+VERIFY_CHUNK = 200_000
+DIGEST_CHUNK = 50_000
 CJK_PATTERN = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 _RANK = "__dedup_rank"
 _POS = "__dedup_pos"
@@ -126,6 +131,17 @@ def _shingle_hashes(questions: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     return values, offsets
 
 
+def _shingle_hashes_chunked(questions: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_shingle_hashes` over slices of rows, so its NumPy temporaries stay bounded."""
+    flats, offs, base = [], [np.zeros(1, dtype=np.uint64)], np.uint64(0)
+    for lo in range(0, questions.len(), SHINGLE_CHUNK):
+        flat, off = _shingle_hashes(questions.slice(lo, SHINGLE_CHUNK))
+        flats.append(flat)
+        offs.append(off[1:] + base)
+        base += off[-1]
+    return np.concatenate(flats) if flats else np.zeros(0, dtype=np.uint64), np.concatenate(offs)
+
+
 def _near_duplicates(
     questions: pl.Series, *, threshold: float, num_perm: int, seed: int
 ) -> tuple[np.ndarray, dict]:
@@ -138,20 +154,24 @@ def _near_duplicates(
     info = {"lsh_bands": bands, "lsh_rows": rows, "near_candidates": 0, "near_pairs_verified": 0}
     if n < 2:
         return dup_of, info
-    flat, offsets = _shingle_hashes(questions)
+    flat, offsets = _shingle_hashes_chunked(questions)
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets, num_perm, seed)
     lsh = rensa.RMinHashLSH(threshold, num_perm, bands)
     flagged = np.flatnonzero(np.asarray(lsh.query_duplicate_flags_matrix_one_shot(matrix), dtype=bool))
     info["near_candidates"] = int(flagged.size)
     if flagged.size < 2:
         return dup_of, info
-    # Digests of the flagged rows only: recompute from their slice of the flat buffer.
-    starts, lengths = offsets[flagged], offsets[flagged + 1] - offsets[flagged]
-    sub_off = np.concatenate([[0], np.cumsum(lengths)]).astype(np.uint64)
-    gather = np.repeat(starts.astype(np.int64) - sub_off[:-1].astype(np.int64), lengths.astype(np.int64))
-    sub_flat = flat[gather + np.arange(int(sub_off[-1]), dtype=np.int64)]
-    sub = rensa.RMinHash.digest_matrix_from_flat_token_hashes(sub_flat, sub_off, num_perm, seed)
-    digests = np.asarray(sub.to_rows(), dtype=np.uint32)
+    # Digests of the flagged rows only: recompute from their slice of the flat buffer, a slice of
+    # rows at a time (rensa hands digests back as Python lists: ~40 bytes per value)
+    digests = np.empty((flagged.size, num_perm), dtype=np.uint32)
+    for lo in range(0, flagged.size, DIGEST_CHUNK):
+        rows_ = flagged[lo : lo + DIGEST_CHUNK]
+        starts, lengths = offsets[rows_], offsets[rows_ + 1] - offsets[rows_]
+        sub_off = np.concatenate([[0], np.cumsum(lengths)]).astype(np.uint64)
+        gather = np.repeat(starts.astype(np.int64) - sub_off[:-1].astype(np.int64), lengths.astype(np.int64))
+        sub_flat = flat[gather + np.arange(int(sub_off[-1]), dtype=np.int64)]
+        sub = rensa.RMinHash.digest_matrix_from_flat_token_hashes(sub_flat, sub_off, num_perm, seed)
+        digests[lo : lo + len(rows_)] = np.asarray(sub.to_rows(), dtype=np.uint32)
 
     # Candidate pairs (worse, better) from the same contiguous bands rensa uses; rows are in rank
     # order, so a smaller index is a better record. A band is keyed by a 64-bit mix of its rows
@@ -176,7 +196,12 @@ def _near_duplicates(
     if code.size == 0:
         return dup_of, info
     cand = np.stack([code // m, code % m], axis=1)
-    sim = (digests[cand[:, 0]] == digests[cand[:, 1]]).mean(axis=1)
+    # verify in slices: comparing all candidate pairs at once materialises two
+    # (pairs x num_perm) arrays — 10 GB each for 20M candidates on templated text
+    sim = np.empty(len(cand), dtype=np.float64)
+    for lo in range(0, len(cand), VERIFY_CHUNK):
+        part = cand[lo : lo + VERIFY_CHUNK]
+        sim[lo : lo + len(part)] = (digests[part[:, 0]] == digests[part[:, 1]]).mean(axis=1)
     ok = cand[sim >= threshold]
     info["near_pairs_verified"] = int(ok.shape[0])
 

@@ -143,3 +143,23 @@ def test_optional_columns_may_be_absent():
     assert kept[schema.ID].to_list() == ["a"]
     assert dropped[schema.REASON].to_list() == ["exact_duplicate_of:a"]
     assert dropped[schema.SOURCE].to_list() == [None]
+
+
+def test_sliced_processing_gives_the_same_result(monkeypatch):
+    """Memory bounds (row slices for shingles and digests, pair slices for verification) must not
+    change what is kept."""
+    import tasks.dedup as d
+
+    base = ["高血压患者能不能吃党参泡水", "孩子发烧三十九度怎么办", "What is the first-line treatment for migraine in adults"]
+    rows = [
+        {"id": f"r{i:03d}", "question": f"{base[i % 3]}{'，请问' * (i % 4)}{'？' if i % 2 else ''} {i // 12}", "answer": f"answer {i}"}
+        for i in range(120)
+    ]
+    frame = _df(rows)
+    whole = d.dedup(frame)
+    monkeypatch.setattr(d, "SHINGLE_CHUNK", 7)
+    monkeypatch.setattr(d, "DIGEST_CHUNK", 5)
+    monkeypatch.setattr(d, "VERIFY_CHUNK", 3)
+    sliced = d.dedup(frame)
+    assert whole[2]["near_dropped"] > 0  # the case exercises near-duplicate verification
+    assert sliced[0].equals(whole[0]) and sliced[1].equals(whole[1])
