@@ -161,8 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     except MedprepError as err:
         print(f"medprep: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # disk full, permissions: the environment's problem, said in one line
+        print(f"medprep: error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print("medprep: interrupted; previous outputs are untouched", file=sys.stderr)
+        print("medprep: interrupted; the previous outputs are untouched (new ones are swapped in only when complete)", file=sys.stderr)
         return 130
 
 

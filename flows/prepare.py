@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from importlib import metadata
 from pathlib import Path
 
 from prefect import flow, unmapped
 
-from tasks.datacard import write_card
-from tasks.logs import log
 from tasks import report
+from tasks.datacard import card_context
 from tasks.detect import auto_not_found, detect_files
 from tasks.download import download_source
 from tasks.gate import run_gate
 from tasks.locking import output_lock
+from tasks.logs import log
 from tasks.outputs import write_outputs
 from tasks.parse import parse_file
 from tasks.plan import parse_sources
 from tasks.pool import build_pool
 from tasks.sample import SampleConfig, sample_pool
-from tasks.sources import REGISTRY
 from tasks.sources.custom import register_custom, unregister_custom
 
 
@@ -95,40 +94,9 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, export_rl: boo
         report.publish_counts(label, sample["sample_path"])
         progress.step("sample", f"{sample['report']['drawn']:,} records drawn")
         quarantines = [p["quarantine_path"] for p in parsed] + [pool["dedup_quarantine_path"]]
-        outputs = write_outputs(sample["sample_path"], quarantines, out_dir)
-        progress.step("write", f"{len(outputs['files'])} files in {out_dir}")
-        rl = _export_rl(out_dir) if export_rl else None
-        progress.step("rl", f"{rl['rows']:,} RL prompts" if rl else "skipped")
-        used = sorted({f["source"] for f in files})
-        ctx = {
-            "version": _version(),
-            "sources": used,
-            "files": files,
-            "downloads": downloads,
-            "modelscope_ids": {s: REGISTRY[s].modelscope_id for s in used},
-            "licenses": {s: REGISTRY[s].license for s in used},
-            "parsed": parsed,
-            "pool": pool,
-            "gate": gate,
-            "sample_config": cfg.__dict__,
-            "sample": sample,
-            "outputs": outputs,
-            "rl": rl,
-            "labeller": _labeller_figures(),
-        }
-        card = write_card(ctx, out_dir)
-        report.publish_card(label, card)
-        progress.step("card", f"{out_dir}/DATA_CARD.md")
-    return {"out_dir": out_dir, "files": outputs["files"], "sample": sample["report"], "rl": rl}
-
-
-def _export_rl(out_dir: str) -> dict:
-    from tasks.rl.export import export_rl
-
-    return export_rl(str(Path(out_dir) / "processed"), str(Path(out_dir) / "rl"))
-
-
-def _labeller_figures() -> dict | None:
-    from tasks.labels import evaluate_lexicon
-
-    return evaluate_lexicon()
+        card_ctx = card_context(_version(), files, downloads, parsed, pool, gate, asdict(cfg), sample)
+        written = write_outputs(sample["sample_path"], quarantines, out_dir, card_ctx, export_rl)
+        rl = written["rl"]
+        progress.step("write", f"{len(written['files'])} files in {out_dir}" + (f", {rl['rows']:,} RL prompts" if rl else ""))
+        report.publish_card(label, written["card"])
+    return {"out_dir": out_dir, "files": written["files"], "sample": sample["report"], "rl": rl}

@@ -7,15 +7,10 @@ run's logs).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
-from prefect import task
 
 from tasks import schema as S
 from tasks.sample import SPLIT
-from tasks.caching import CARD
-from tasks.storage import write_text
 
 PCTS = (0.05, 0.5, 0.95)
 
@@ -116,20 +111,17 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
         "",
         "## Warnings",
     ]
-    warnings = ctx.get("warnings", []) + rep["warnings"] + rep["shortfalls"]
+    warnings = rep["warnings"] + rep["shortfalls"]
     lines += [f"- {w}" for w in warnings] or ["- none"]
     lines += ["", "## Provenance", ""]
     prov = []
     for f in ctx["files"]:
-        dl = ctx["downloads"].get(f["source"], {})
         origin = (
             f"ModelScope {ctx['modelscope_ids'].get(f['source'])} @ {f['revision'] or 'unknown revision'}"
             if f["how"] == "modelscope cache"
             else "manual file"
         )
         prov.append([f["source"], f["relpath"], f["how"], origin, f"{f['size']:,}", f"`{f['sha256']}`", ctx["licenses"].get(f["source"], "")])
-        if dl.get("status") == "offline":
-            pass
     lines.append(md_table(["source", "file", "found as", "origin", "bytes", "sha256", "license"], prov))
     dl_rows = [[s, d["status"], d["message"]] for s, d in sorted(ctx["downloads"].items())]
     if dl_rows:
@@ -266,11 +258,35 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
-@task(name="write-data-card", cache_policy=CARD, persist_result=True)
-def write_card(ctx: dict, out_dir: str) -> str:
-    """Render and atomically write DATA_CARD.md; returns its text."""
+def card_context(version: str, files: list[dict], downloads: dict, parsed: list[dict], pool: dict,
+                 gate: list[dict], cfg: dict, sample: dict) -> dict:
+    """What the card needs from the run's steps (plain dicts; the written files are added later)."""
+    from tasks.sources import REGISTRY
+
+    used = sorted({f["source"] for f in files})
+    return {
+        "version": version,
+        "sources": used,
+        "files": files,
+        "downloads": downloads,
+        "modelscope_ids": {s: REGISTRY[s].modelscope_id for s in used},
+        "licenses": {s: REGISTRY[s].license for s in used},
+        "parsed": parsed,
+        "pool": pool,
+        "gate": gate,
+        "sample_config": cfg,
+        "sample": sample,
+    }
+
+
+def render_card(ctx: dict) -> str:
+    """The card for one run: ``ctx`` from the flow plus the written files and the RL summary."""
     sample = pl.read_parquet(ctx["sample"]["sample_path"])
     pool = pl.read_parquet(ctx["pool"]["pool_path"], columns=[S.SOURCE, S.LANGUAGE, S.RISK_LEVEL])
-    text = render(ctx, sample, pool)
-    write_text(Path(out_dir) / "DATA_CARD.md", text)
-    return text
+    return render({**ctx, "labeller": _labeller_figures()}, sample, pool)
+
+
+def _labeller_figures() -> dict | None:
+    from tasks.labels import evaluate_lexicon
+
+    return evaluate_lexicon()

@@ -1,19 +1,31 @@
-"""Write the contract's files: processed train/val JSONL and per-source quarantine JSONL, atomically."""
+"""Write the contract's files as one unit: processed/, quarantine/, rl/ and DATA_CARD.md.
+
+Everything is written into ``<out_dir>/.staging/`` first; only when all of it is on disk are the
+items swapped into place (renames, the card last). A run that fails or is killed before that
+leaves the previous outputs untouched — never new data next to an old card.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import time
 from pathlib import Path
 
 import polars as pl
 from prefect import task
 
+from tasks import schema as S
 from tasks.caching import FILES
 from tasks.logs import log
-
-from tasks import schema as S
 from tasks.records import training_records
 from tasks.sample import SPLIT
 from tasks.storage import sha256_file, write_ndjson
+
+STAGING = ".staging"
+CARD = "DATA_CARD.md"
+# what one run owns under out_dir, in the order they are swapped in (the card last)
+ITEMS = ("processed", "quarantine", "rl", CARD)
 
 
 def file_info(path: Path, rows: int) -> dict:
@@ -21,27 +33,84 @@ def file_info(path: Path, rows: int) -> dict:
     return {"path": str(path), "rows": rows, "sha256": sha256_file(path)}
 
 
-@task(name="write-outputs", cache_policy=FILES, persist_result=True)
-def write_outputs(sample_path: str, quarantine_paths: list[str], out_dir: str) -> dict:
-    """Write processed/train.jsonl, processed/val.jsonl and quarantine/<source>.jsonl."""
-    logger = log()
-    out = Path(out_dir)
+def write_processed(sample_path: str, quarantine_paths: list[str], out: Path) -> dict:
+    """processed/{train,val}.jsonl and quarantine/<source>.jsonl under ``out``."""
     sample = pl.read_parquet(sample_path)
     written: dict[str, dict] = {}
-    # every file is complete on disk (temp + rename) before the next starts; a killed run
-    # leaves the previous good file in place
     for split in ("train", "val"):
         rows = training_records(sample.filter(pl.col(SPLIT) == split)).collect()
         path = write_ndjson(rows, out / "processed" / f"{split}.jsonl")
         written[f"processed/{split}.jsonl"] = file_info(path, rows.height)
     bad = pl.concat([pl.read_parquet(p) for p in quarantine_paths]) if quarantine_paths else S.empty_quarantine()
-    bad = bad.sort(S.SOURCE, S.SOURCE_FILE, S.SOURCE_ROW, S.REASON)
+    # RAW last: rows without a row number (malformed CSV lines) still sort the same every run
+    bad = bad.sort(S.SOURCE, S.SOURCE_FILE, S.SOURCE_ROW, S.REASON, S.RAW, nulls_last=True, maintain_order=True)
     for source in sorted(bad.get_column(S.SOURCE).unique().to_list()):
         part = bad.filter(pl.col(S.SOURCE) == source)
         path = write_ndjson(part, out / "quarantine" / f"{source}.jsonl")
         written[f"quarantine/{source}.jsonl"] = file_info(path, part.height)
-    logger.info("wrote %s", ", ".join(f"{k} ({v['rows']})" for k, v in written.items()))
     return {"files": written, "quarantine_by_reason": _reasons(bad)}
+
+
+def publish(stage: Path, out: Path) -> list[str]:
+    """Swap each staged item into ``out`` (a rename each; the card last); returns what moved."""
+    moved = []
+    for name in ITEMS:
+        src = stage / name
+        if not src.exists():
+            continue  # e.g. rl/ when the export is off: the previous one stays
+        dst, old = out / name, out / f".old-{name}"
+        if old.exists():
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+        if dst.exists():
+            os.replace(dst, old)
+        os.replace(src, dst)
+        if old.exists():
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+        moved.append(name)
+    shutil.rmtree(stage, ignore_errors=True)
+    return moved
+
+
+def _rebase(value, root: Path):
+    """The RL summary with its file paths made absolute under ``root`` (they are relative)."""
+    if isinstance(value, dict):
+        out = {k: _rebase(v, root) for k, v in value.items()}
+        if isinstance(value.get("path"), str) and "sha256" in value:
+            out["path"] = str(root / value["path"])
+        return out
+    if isinstance(value, list):
+        return [_rebase(v, root) for v in value]
+    return value
+
+
+@task(name="write-outputs", cache_policy=FILES, persist_result=True)
+def write_outputs(
+    sample_path: str, quarantine_paths: list[str], out_dir: str, card_ctx: dict, export_rl: bool = True
+) -> dict:
+    """Write processed/, quarantine/, rl/ and DATA_CARD.md into a staging folder, then swap them in."""
+    from tasks.datacard import render_card
+    from tasks.rl.export import run_export
+    from tasks.rl.launch import command
+
+    logger = log()
+    t0 = time.perf_counter()
+    out = Path(out_dir)
+    stage = out / STAGING
+    shutil.rmtree(stage, ignore_errors=True)  # leftovers of a killed run
+    written = write_processed(sample_path, quarantine_paths, stage)
+    rl = run_export(stage / "processed", stage / "rl") if export_rl else None
+    card = render_card({**card_ctx, "outputs": written, "rl": rl})
+    (stage / CARD).write_text(card, encoding="utf-8")
+    moved = publish(stage, out)
+    # the result names the published files, so a cached result is reused only while they are intact
+    files = {k: {**v, "path": str(out / k)} for k, v in written["files"].items()}
+    files[CARD] = {"path": str(out / CARD), "rows": card.count("\n"), "sha256": sha256_file(out / CARD)}
+    if rl:
+        rl = _rebase({k: v for k, v in rl.items() if k != "commands"}, out / "rl")
+        rl["out_dir"] = str(out / "rl")
+        rl["commands"] = [command(out / "rl", info["path"]) for info in rl["launch"].values()]
+    logger.info("wrote %s into %s in %.2fs", ", ".join(moved), out_dir, time.perf_counter() - t0)
+    return {"files": files, "quarantine_by_reason": written["quarantine_by_reason"], "rl": rl, "card": card}
 
 
 def _reasons(bad: pl.DataFrame) -> dict[str, int]:

@@ -21,7 +21,7 @@ from uuid import UUID
 
 from tasks.logs import log
 
-STAGES = ("download", "detect", "parse", "pool", "gate", "sample", "write", "rl", "card")
+STAGES = ("download", "detect", "parse", "pool", "gate", "sample", "write")
 
 
 def run_label(sources: Iterable[str]) -> str:

@@ -158,3 +158,22 @@ def test_real_samples_of_three_sources_make_one_dataset(tmp_path):
         assert f"| {src} |" in card
         assert res["sample"]["by_source"][src]["drawn"] == n
     assert "| chinese-dialogue | 样例_内科5000-6000.csv | 1,016 | 0 |" in card
+
+
+def test_failure_while_writing_leaves_every_previous_output(tmp_path, monkeypatch):
+    raw = raw_with(tmp_path, "medical_o1_sft.json")
+    out = tmp_path / "out"
+    run(raw, out)
+    before = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file() and ".work" not in p.parts}
+    assert "rl/verl/train.parquet" in before and "DATA_CARD.md" in before
+
+    import tasks.rl.export as export
+
+    def broken(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export, "run_export", broken)
+    with pytest.raises(OSError, match="disk full"):
+        run(raw, out, seed=7)  # new data would be written first, then the RL export fails
+    after = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file() and ".work" not in p.parts and ".staging" not in p.parts}
+    assert after == before  # processed/, quarantine/, rl/ and the card: all from the last good run
