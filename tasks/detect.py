@@ -84,7 +84,9 @@ def find_files(spec: SourceSpec, raw_dir: Path) -> list[FoundFile]:
         if lfs:
             ours = published or any(fnmatch.fnmatch(path.name, p) for p in spec.patterns)
         else:
-            ours = (published or detect_format(path) is not None) and matches_content(spec, path)
+            # a published name is ours whatever it holds (an empty or broken download must be
+            # reported by the parser, not called "missing"); anything else must match by content
+            ours = published or (detect_format(path) is not None and matches_content(spec, path))
         if not ours:
             continue
         digest = sha256_file(path)

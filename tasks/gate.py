@@ -81,6 +81,12 @@ def failure_message(rows: list[dict]) -> str:
     for r in rows:
         if r["success"]:
             continue
+        if r["expectation"] == "expect_column_unique_value_count_to_be_between" and r["column"] == "risk_level":
+            parts.append(
+                f"risk-label coverage: the pool has {r['observed_value']} risk level(s); RL data needs at least two "
+                "(high and low scenarios) — add records or sources of another risk level"
+            )
+            continue
         what = f"{r['expectation']}({r['column']})"
         detail = (
             f"{r['unexpected_count']} unexpected" if r["unexpected_count"] is not None else f"observed {r['observed_value']!r}"

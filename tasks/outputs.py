@@ -44,6 +44,7 @@ def write_processed(sample_path: str, quarantine_paths: list[str], out: Path) ->
     bad = pl.concat([pl.read_parquet(p) for p in quarantine_paths]) if quarantine_paths else S.empty_quarantine()
     # RAW last: rows without a row number (malformed CSV lines) still sort the same every run
     bad = bad.sort(S.SOURCE, S.SOURCE_FILE, S.SOURCE_ROW, S.REASON, S.RAW, nulls_last=True, maintain_order=True)
+    (out / "quarantine").mkdir(parents=True, exist_ok=True)  # even empty: it replaces the last run's
     for source in sorted(bad.get_column(S.SOURCE).unique().to_list()):
         part = bad.filter(pl.col(S.SOURCE) == source)
         path = write_ndjson(part, out / "quarantine" / f"{source}.jsonl")

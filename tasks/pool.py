@@ -12,6 +12,7 @@ from tasks.caching import FILES, file_sha256
 from tasks.logs import log
 
 from tasks import schema as S
+from tasks.errors import BadFileError
 from tasks.storage import write_parquet
 
 
@@ -20,6 +21,21 @@ def label(frame: pl.LazyFrame) -> pl.LazyFrame:
     from tasks.labels import label_risk, label_specialty
 
     return label_risk(label_specialty(frame))
+
+
+def empty_pool_message(parsed: list[dict]) -> str:
+    """Why no record survived: per file, the records parsed and the quarantine reasons."""
+    from tasks.sources import REGISTRY
+
+    parts = []
+    for p in sorted(parsed, key=lambda p: (p["source"], p["relpath"])):
+        bad = pl.read_parquet(p["quarantine_path"], columns=[S.REASON])
+        reasons = ", ".join(f"{r}: {n}" for r, n in bad.group_by(S.REASON).len().sort(S.REASON).iter_rows())
+        fields = ", ".join(REGISTRY[p["source"]].fields) if p["source"] in REGISTRY else "?"
+        parts.append(f"{p['relpath']} ({p['source']}, fields {fields}): {p['records']} usable, "
+                     f"{p['quarantined']} quarantined" + (f" ({reasons})" if reasons else ""))
+    return ("no usable record in the input files: " + "; ".join(parts)
+            + ". Fix: check that each file holds records with those fields filled in.")
 
 
 @task(name="build-pool", cache_policy=FILES, persist_result=True)
@@ -36,6 +52,8 @@ def build_pool(parsed: list[dict], work_dir: str) -> dict:
     before = frame.height
     kept, dropped, stats = dedup(frame)
     kept = kept.sort(S.ID)
+    if kept.is_empty():
+        raise BadFileError(empty_pool_message(parsed))
     out = Path(work_dir)
     pool = write_parquet(kept, out / "pool.parquet")
     dup = write_parquet(dropped.cast(S.QUARANTINE_SCHEMA), out / "dedup.quarantine.parquet")

@@ -201,15 +201,17 @@ def read_jsonl(path: Path, schema: dict[str, pl.DataType]) -> tuple[pl.DataFrame
         pass
     indexed: list[tuple[int, object]] = []
     bad: list[tuple[int, str, str]] = []
+    row = -1  # source_row = 0-based index among non-blank lines, as on the fast path
     with open(path, "rb") as fh:
-        for row, line in enumerate(fh):
-            line = line.removeprefix(UTF8_BOM) if row == 0 else line
+        for lineno, line in enumerate(fh, start=1):
+            line = line.removeprefix(UTF8_BOM) if lineno == 1 else line
             if not line.strip():
                 continue
+            row += 1
             try:
                 indexed.append((row, json.loads(line)))
             except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                bad.append((row, f"line {row + 1} is not valid JSON ({err})", line[:2000].decode("utf-8", "replace")))
+                bad.append((row, f"line {lineno} is not valid JSON ({err})", line[:2000].decode("utf-8", "replace")))
     if indexed == [] and bad:
         raise BadFileError(
             f"{path}: no line parses as JSON (first error: {bad[0][1]}). "
@@ -438,6 +440,8 @@ def read_records(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Read any supported file -> (records with ``source_row``, quarantined records)."""
     path = Path(path)
+    if path.stat().st_size == 0:
+        raise BadFileError(f"{path}: is empty (0 bytes). Fix: re-download it, or remove it from the raw folder.")
     fmt = detect_format(path)
     if fmt == "lfs":
         raise BadFileError(

@@ -138,7 +138,7 @@ def draw(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleRep
         report.warnings.append(f"sample size {cfg.size:,} is outside the recommended {lo:,}-{hi:,} (explicit override)")
     frame = pool.with_columns(random_key(cfg.seed, "sample").alias("_key"), random_key(cfg.seed, "split").alias("_split_key"))
     counts = frame.group_by(S.SOURCE, S.RISK_LEVEL, S.LANGUAGE).len().sort(S.SOURCE, S.RISK_LEVEL, S.LANGUAGE)
-    by_source = {s: int(n) for s, n in counts.group_by(S.SOURCE).agg(pl.col("len").sum()).iter_rows()}
+    by_source = {s: int(n) for s, n in counts.group_by(S.SOURCE).agg(pl.col("len").sum()).sort(S.SOURCE).iter_rows()}
     total = min(cfg.size, pool.height)
     if pool.height < cfg.size:
         report.warnings.append(
@@ -157,7 +157,7 @@ def draw(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleRep
         if cfg.weights and got < want:
             report.shortfalls.append(f"source {src}: wanted {want:,}, only {got:,} available")
         sub = counts.filter(pl.col(S.SOURCE) == src)
-        risk_avail = {r: int(n) for r, n in sub.group_by(S.RISK_LEVEL).agg(pl.col("len").sum()).iter_rows()}
+        risk_avail = {r: int(n) for r, n in sub.group_by(S.RISK_LEVEL).agg(pl.col("len").sum()).sort(S.RISK_LEVEL).iter_rows()}
         risk_alloc = allocate_risk(got, {r: risk_avail.get(r, 0) for r in S.RISK_LEVELS}, cfg)
         for risk, minimum in (("high", cfg.min_high), ("low", cfg.min_low)):
             need = math.ceil(minimum * got)

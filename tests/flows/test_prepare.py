@@ -89,7 +89,7 @@ def test_failed_gate_writes_nothing_and_keeps_last_good_outputs(tmp_path):
     bad.mkdir()
     recs = [{"Question": f"What is the history of the stethoscope, part {i}?", "Complex_CoT": "History.", "Response": "Laennec, 1816."} for i in range(20)]
     (bad / "medical_o1_sft.json").write_text(json.dumps(recs))
-    with pytest.raises(GateFailedError, match="risk_level"):
+    with pytest.raises(GateFailedError, match="risk-label coverage"):
         run(bad, out, export_rl=False)
     assert {n: (out / n).read_bytes() for n in OUT_FILES} == before
     assert not list(out.rglob("*.tmp"))
@@ -177,3 +177,18 @@ def test_failure_while_writing_leaves_every_previous_output(tmp_path, monkeypatc
         run(raw, out, seed=7)  # new data would be written first, then the RL export fails
     after = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file() and ".work" not in p.parts and ".staging" not in p.parts}
     assert after == before  # processed/, quarantine/, rl/ and the card: all from the last good run
+
+
+@pytest.mark.parametrize("content", [b"", b"[]", b'[{"Question": "q", "Complex_CoT": "c", "Response": ""}]'])
+def test_empty_or_unusable_published_file_is_reported_not_missing(tmp_path, content):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "medical_o1_sft.json").write_bytes(content)
+    from tasks.errors import BadFileError
+
+    with pytest.raises(BadFileError) as err:
+        run(raw, tmp_path / "out")
+    msg = str(err.value)
+    assert "medical_o1_sft.json" in msg and "no data file found" not in msg
+    if content.endswith(b"]") and content != b"[]":
+        assert "empty answer: 1" in msg

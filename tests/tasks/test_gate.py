@@ -42,7 +42,7 @@ def test_bad_frame_fails_naming_expectations_and_ids(tmp_path):
     msg = str(err.value)
     assert msg.startswith("gate failed, nothing written")
     assert "expect_column_value_lengths_to_be_between(answer)" in msg and "id2" in msg
-    assert "expect_column_unique_value_count_to_be_between(risk_level)" in msg
+    assert "risk-label coverage: the pool has 1 risk level(s)" in msg
 
 
 def test_malformed_think_block_fails():
