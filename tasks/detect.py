@@ -42,10 +42,7 @@ def _candidates(root: Path) -> list[Path]:
     out: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        for name in sorted(filenames):
-            p = Path(dirpath) / name
-            if p.suffix.lower() in FORMATS or p.suffix == "":
-                out.append(p)
+        out += [Path(dirpath) / name for name in sorted(filenames)]
     return out
 
 
@@ -79,9 +76,15 @@ def find_files(spec: SourceSpec, raw_dir: Path) -> list[FoundFile]:
     found: list[FoundFile] = []
     seen: set[str] = set()
     for path in _candidates(raw_dir):
-        published = path.name in spec.files
+        rel = path.relative_to(raw_dir).as_posix()
+        claimed = spec.claims_patterns and any(fnmatch.fnmatch(rel, p) for p in spec.patterns)
+        if not (claimed or path.suffix.lower() in FORMATS or path.suffix == ""):
+            continue
+        published = path.name in spec.files or claimed
         lfs = is_lfs_pointer(path)
-        if lfs:
+        if spec.claims_patterns:  # a user-defined source reads exactly the files its globs select
+            ours = claimed
+        elif lfs:
             ours = published or any(fnmatch.fnmatch(path.name, p) for p in spec.patterns)
         else:
             # a published name is ours whatever it holds (an empty or broken download must be
@@ -94,6 +97,8 @@ def find_files(spec: SourceSpec, raw_dir: Path) -> list[FoundFile]:
             continue
         seen.add(digest)
         how, rev = _how(path, raw_dir, published)
+        if claimed and path.name not in spec.files:
+            how = "matched the source's file pattern"
         found.append(
             FoundFile(
                 source=spec.name,

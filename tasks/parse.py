@@ -25,7 +25,7 @@ def iter_parsed(source: str, path: str, relpath: str):
     formats are one batch.
     """
     spec = REGISTRY[source]
-    for raw, reader_bad in iter_records(Path(path), dict(spec.read_schema), spec.encoding):
+    for raw, reader_bad in iter_records(Path(path), dict(spec.read_schema), spec.encoding, spec.format):
         yield parse_file_frames(spec, raw, reader_bad, relpath)
 
 

@@ -435,14 +435,21 @@ READERS = {
 }
 
 
-def read_records(
-    path: Path, schema: dict[str, pl.DataType], encoding: str = "utf-8"
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Read any supported file -> (records with ``source_row``, quarantined records)."""
-    path = Path(path)
+def _format_of(path: Path, declared: str | None) -> str | None:
+    """The reader to use: a Git LFS pointer always wins, then a declared format, then sniffing."""
     if path.stat().st_size == 0:
         raise BadFileError(f"{path}: is empty (0 bytes). Fix: re-download it, or remove it from the raw folder.")
-    fmt = detect_format(path)
+    if is_lfs_pointer(path):
+        return "lfs"
+    return declared or detect_format(path)
+
+
+def read_records(
+    path: Path, schema: dict[str, pl.DataType], encoding: str = "utf-8", fmt: str | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read any supported file (``fmt`` forces a reader) -> (records with ``source_row``, quarantined)."""
+    path = Path(path)
+    fmt = _format_of(path, fmt)
     if fmt == "lfs":
         raise BadFileError(
             f"{path}: is a Git LFS pointer, not the data. Fix: run `git lfs install && git lfs pull` "
@@ -457,10 +464,11 @@ def read_records(
     return READERS[fmt](path, schema)
 
 
-def iter_records(path: Path, schema: dict[str, pl.DataType], encoding: str = "utf-8"):
+def iter_records(path: Path, schema: dict[str, pl.DataType], encoding: str = "utf-8", fmt: str | None = None):
     """Like :func:`read_records`, as batches: CSV streams (bounded memory); other formats are one batch."""
     path = Path(path)
-    if detect_format(path) == "csv":
+    fmt = _format_of(path, fmt)
+    if fmt == "csv":
         yield from iter_csv(path, schema, encoding)
     else:
-        yield read_records(path, schema, encoding)
+        yield read_records(path, schema, encoding, fmt)

@@ -41,6 +41,9 @@ class SourceSpec:
         priority: order for auto-load when no source is named (lower first); None = never.
         has_reasoning: whether records carry a reasoning chain (for ``<think>`` output).
         notes: format notes shown in errors and ``medprep sources``.
+        format: force a reader ('json', 'jsonl', 'csv', 'parquet') instead of sniffing.
+        claims_patterns: files whose path under raw_dir matches ``patterns`` belong to this source
+            without a content check (user-defined sources list their files this way).
     """
 
     name: str
@@ -60,6 +63,8 @@ class SourceSpec:
     has_reasoning: bool = True
     notes: str = ""
     extensions: tuple[str, ...] = (".json", ".jsonl", ".csv", ".parquet")
+    format: str | None = None
+    claims_patterns: bool = False
 
     @property
     def url(self) -> str:

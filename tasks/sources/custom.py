@@ -4,7 +4,7 @@ One config per source::
 
     {
       "name": "my-qa",                         # registry key (letters, digits, . _ -)
-      "files": ["my_qa/*.jsonl"],              # glob patterns under raw_dir (file names matter)
+      "files": ["my_qa/*.jsonl"],              # globs under raw_dir: exactly these are read
       "format": "jsonl",                       # optional: json | jsonl | csv | parquet (sniffed)
       "encoding": "utf-8",                     # optional, for CSV (e.g. gb18030)
       "fields": {"prompt": "question",         # their field -> canonical column
@@ -21,9 +21,10 @@ One config per source::
 ``fields`` must map something to ``question`` and to ``answer`` unless ``dialogue`` is given
 (then the turns give question/answer/history, and ``fields`` may add specialty, reference answer
 or quality score). Canonical targets: question, answer, reasoning, reference_answer, specialty,
-quality_score, instruction. Detection finds the files by content: the signature is the set of mapped
-(top-level) source fields, so renamed copies are found too. The rest of the pipeline (trim,
-quarantine, language, id, labels, dedup, gate) is the same as for built-in sources.
+quality_score, instruction. The ``files`` globs (matched against the path under raw_dir, any
+extension) select exactly the files read; ``format`` forces the reader, else it is sniffed. The
+rest of the pipeline (trim, quarantine, language, id, labels, dedup, gate) is the same as for
+built-in sources.
 
 In a TOML file the list is an array of tables: ``[[sources]]`` (or ``[[source]]``); in JSON a
 list, or ``{"sources": [...]}``.
@@ -162,7 +163,9 @@ def spec_from_config(cfg: Mapping) -> SourceSpec:
         title=str(cfg.get("title") or f"{name} (user-defined)"),
         modelscope_id=None,
         files=tuple(n for n in names if not any(c in n for c in "*?[")),
-        patterns=names,
+        patterns=tuple(files),  # globs relative to raw_dir: they select the files
+        claims_patterns=True,
+        format=fmt,
         signature=frozenset(signature),
         read_schema=read_schema,
         fields={**({f"{layout.turns} (turns)": "question, answer, history"} if layout else {}), **fields},

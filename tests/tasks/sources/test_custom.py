@@ -22,7 +22,7 @@ def _clean_registry():
     unregister_custom()
 
 
-def test_jsonl_source_end_to_end_with_nested_field_and_renamed_file(tmp_path):
+def test_jsonl_source_end_to_end_with_nested_field(tmp_path):
     cfg = {
         "name": "my-qa",
         "files": ["my_qa/*.jsonl"],
@@ -32,7 +32,7 @@ def test_jsonl_source_end_to_end_with_nested_field_and_renamed_file(tmp_path):
     assert register_custom([cfg]) == ["my-qa"]
     spec = REGISTRY["my-qa"]
     assert spec.signature == {"prompt", "cot", "response", "scores", "dept"} and spec.has_reasoning
-    d = tmp_path / "elsewhere"
+    d = tmp_path / "my_qa"  # the config's glob selects the file (any name under my_qa/)
     d.mkdir()
     recs = [
         {"prompt": "What is the max daily dose of paracetamol for adults?", "cot": "Think about hepatotoxicity.", "response": "4 g per day.", "scores": {"f1": 0.8}, "dept": "pharmacy", "junk": 1},
@@ -41,7 +41,7 @@ def test_jsonl_source_end_to_end_with_nested_field_and_renamed_file(tmp_path):
     ]
     (d / "renamed.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n{broken\n")
     [found] = find_files(spec, tmp_path)
-    assert found.relpath == "elsewhere/renamed.jsonl"
+    assert found.relpath == "my_qa/renamed.jsonl"
     good, bad = parse_to_frames("my-qa", found.path, found.relpath)
     row = good.row(0, named=True)
     assert (row[S.QUESTION], row[S.REASONING], row[S.ANSWER], row[S.QUALITY_SCORE], row[S.SPECIALTY], row[S.SOURCE]) == (
@@ -119,3 +119,27 @@ def test_duplicates_and_bad_configs_are_refused_before_anything_registers():
         with pytest.raises(ConfigError, match=msg):
             spec_from_config(bad)
     assert register_custom(None) == []
+
+
+def test_files_globs_select_the_files_and_format_forces_the_reader(tmp_path):
+    """A user's `files` globs decide which files are read (any extension), and `format` the reader;
+    a look-alike file elsewhere is not picked up by content."""
+    from tasks.detect import find_files
+    from tasks.parse import parse_to_frames
+    from tasks.sources.custom import spec_from_config
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "a.txt").write_text('{"p": "q1?", "r": "a1"}\n{"p": "q2?", "r": "a2"}\n')
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "unrelated.jsonl").write_text('{"p": "x?", "r": "y"}\n')
+    spec = spec_from_config({"name": "globbed", "files": ["mine/*.txt"], "format": "jsonl", "fields": {"p": "question", "r": "answer"}})
+    found = find_files(spec, tmp_path)
+    assert [(f.relpath, f.how) for f in found] == [("mine/a.txt", "matched the source's file pattern")]
+    from tasks.sources import REGISTRY
+
+    REGISTRY.register(spec)
+    try:
+        good, bad = parse_to_frames("globbed", found[0].path, found[0].relpath)
+    finally:
+        REGISTRY.unregister("globbed")
+    assert good["question"].to_list() == ["q1?", "q2?"] and bad.is_empty()
