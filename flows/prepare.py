@@ -59,12 +59,14 @@ def prepare(
     custom = register_custom(custom_sources)  # user-defined sources exist for this run only
     try:
         return _prepare(sources, download, raw_dir, out_dir, export_rl,
-                        SampleConfig(sample_size, seed, None, min_high, min_low, val_fraction, allow_out_of_range))
+                        SampleConfig(sample_size, seed, None, min_high, min_low, val_fraction, allow_out_of_range),
+                        custom_sources)
     finally:
         unregister_custom(custom)
 
 
-def _prepare(sources, download: bool, raw_dir: str, out_dir: str, export_rl: bool, cfg: SampleConfig) -> dict:
+def _prepare(sources, download: bool, raw_dir: str, out_dir: str, export_rl: bool, cfg: SampleConfig,
+             custom_sources: list[dict] | str | None) -> dict:
     plan = parse_sources(sources)
     cfg = replace(cfg, weights=plan.weights)
     cfg.check()
@@ -83,7 +85,7 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, export_rl: boo
         if not files:
             raise auto_not_found(raw_dir)
         progress.step("detect", f"{len(files)} files of {', '.join(sorted({f['source'] for f in files}))}")
-        parsed = [f.result() for f in parse_file.map(files, work_dir=unmapped(work))]
+        parsed = [f.result() for f in parse_file.map(files, work_dir=unmapped(work), custom_sources=unmapped(custom_sources))]
         progress.step("parse", f"{sum(p['records'] for p in parsed):,} records, {sum(p['quarantined'] for p in parsed):,} quarantined")
         pool = build_pool(parsed, work)
         progress.step("pool", f"{pool['records']:,} records after dedup")

@@ -53,8 +53,14 @@ def write_parsed(source: str, path: str, relpath: str, dest: Path) -> tuple[int,
 
 
 @task(name="parse-file", cache_policy=FILES, persist_result=True)
-def parse_file(found: dict, work_dir: str) -> dict:
+def parse_file(found: dict, work_dir: str, custom_sources: list[dict] | str | None = None) -> dict:
     """Parse one detected file into work_dir as Parquet; returns paths and counts."""
+    if found["source"] not in REGISTRY:
+        # a worker process of a distributed task runner has not seen the flow's run-time
+        # registration of user-defined sources: register them here from the same parameter
+        from tasks.sources.custom import register_custom
+
+        register_custom(custom_sources)
     logger = log()
     t0 = time.perf_counter()
     stem = f"{found['source']}--{found['sha256'][:16]}"

@@ -143,3 +143,20 @@ def test_files_globs_select_the_files_and_format_forces_the_reader(tmp_path):
     finally:
         REGISTRY.unregister("globbed")
     assert good["question"].to_list() == ["q1?", "q2?"] and bad.is_empty()
+
+
+def test_parse_task_registers_the_source_in_a_fresh_worker_process(tmp_path):
+    """On a distributed runner the parse task runs where the flow's registration is unknown."""
+    from tasks.detect import find_files
+    from tasks.parse import parse_file
+    from tasks.sources.custom import spec_from_config, unregister_custom
+
+    (tmp_path / "w.jsonl").write_text('{"p": "q?", "r": "a"}\n')
+    cfg = [{"name": "worker-side", "files": ["*.jsonl"], "fields": {"p": "question", "r": "answer"}}]
+    [found] = find_files(spec_from_config(cfg[0]), tmp_path)
+    assert "worker-side" not in REGISTRY
+    try:
+        res = parse_file.fn(found.to_dict(), str(tmp_path / "work"), custom_sources=cfg)
+    finally:
+        unregister_custom(["worker-side"])
+    assert res["records"] == 1 and res["quarantined"] == 0
