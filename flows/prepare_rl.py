@@ -7,10 +7,12 @@ logs the counts and the launch commands, publishes a markdown artifact, and retu
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 
+from tasks.locking import output_lock
 from tasks.rl.export import export_rl
 
 
@@ -45,7 +47,9 @@ def prepare_rl(
 ) -> dict[str, Any]:
     """Export RL prompt datasets (verl parquet, OpenRLHF JSONL, TRL parquet), reward module and launch scripts."""
     logger = get_run_logger()
-    summary = export_rl(processed_dir, out_dir, max_prompt_tokens, system_prompt)
+    # the same lock as `prepare` on the data folder: never export while a prepare run rewrites it
+    with output_lock(str(Path(out_dir).parent)):
+        summary = export_rl(processed_dir, out_dir, max_prompt_tokens, system_prompt)
     logger.info(
         "RL export: %d rows into %s (%d dropped as too long, %d without ground truth)",
         summary["rows"], summary["out_dir"], summary["dropped_too_long"], summary["dropped_no_ground_truth"],

@@ -7,7 +7,6 @@ leaves the previous outputs untouched — never new data next to an old card.
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from tasks.caching import FILES
 from tasks.logs import log
 from tasks.records import training_records
 from tasks.sample import SPLIT
-from tasks.storage import sha256_file, write_ndjson
+from tasks.storage import sha256_file, swap_in, write_ndjson
 
 STAGING = ".staging"
 CARD = "DATA_CARD.md"
@@ -59,14 +58,7 @@ def publish(stage: Path, out: Path) -> list[str]:
         src = stage / name
         if not src.exists():
             continue  # e.g. rl/ when the export is off: the previous one stays
-        dst, old = out / name, out / f".old-{name}"
-        if old.exists():
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
-        if dst.exists():
-            os.replace(dst, old)
-        os.replace(src, dst)
-        if old.exists():
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
+        swap_in(src, out / name)
         moved.append(name)
     shutil.rmtree(stage, ignore_errors=True)
     return moved

@@ -56,6 +56,21 @@ def write_ndjson(frame: pl.DataFrame, dest: Path) -> Path:
     return write_atomic(dest, lambda p: frame.write_ndjson(p))
 
 
+def swap_in(src: Path, dst: Path) -> None:
+    """Put ``src`` (a file or folder) where ``dst`` is, replacing it: two renames, then cleanup."""
+    import shutil
+
+    old = dst.with_name(f".old-{dst.name}")
+    for leftover in (old,):
+        if leftover.exists():
+            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+    if dst.exists():
+        os.replace(dst, old)
+    os.replace(src, dst)
+    if old.exists():
+        shutil.rmtree(old) if old.is_dir() else old.unlink()
+
+
 def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
     """Hex sha256 of a file, read in 4 MiB chunks."""
     import hashlib

@@ -52,7 +52,7 @@ from prefect import task
 
 from tasks.caching import RL_EXPORT
 from tasks.errors import MedprepError
-from tasks.storage import sha256_file, write_atomic, write_ndjson
+from tasks.storage import sha256_file, swap_in, write_atomic, write_ndjson
 from tasks.storage import write_text as storage_write_text
 from tasks.rl.launch import command, write_launch_files
 from tasks.rl.reward import correctness
@@ -339,6 +339,14 @@ def run_export(
             write(path)
             exports[name][split] = {"path": path.relative_to(out_dir).as_posix(), "rows": rows.height, "sha256": sha256_file(path)}
 
+    if not any(s["rows"] for s in splits.values()):
+        counts = {k: sum(s[k] for s in splits.values()) for k in ("input_rows", "dropped_too_long", "dropped_no_ground_truth")}
+        raise RLExportError(
+            f"no RL prompt left to export from {processed_dir}: {counts['input_rows']} records, "
+            f"{counts['dropped_too_long']} over {max_prompt_tokens} estimated prompt tokens, "
+            f"{counts['dropped_no_ground_truth']} without a ground truth. Fix: raise --max-prompt-tokens."
+        )
+
     reward_path = out_dir / "reward.py"
     copy_file(REWARD_SOURCE, reward_path)
     launch = write_launch_files(out_dir, max_prompt_tokens=max_prompt_tokens, max_response_tokens=max_response_tokens)
@@ -381,4 +389,14 @@ def export_rl(
     ``token_estimate``, ``system_prompt``. Cached by content (tasks/caching.py): the export
     reruns when processed_dir's files or the parameters change, or an export file is gone.
     """
-    return run_export(processed_dir, out_dir, max_prompt_tokens, system_prompt)
+    # written beside out_dir, then swapped in whole: a failed export leaves the previous one
+    out = Path(out_dir)
+    stage = out.parent / f".staging-{out.name}"
+    shutil.rmtree(stage, ignore_errors=True)
+    summary = run_export(processed_dir, stage, max_prompt_tokens, system_prompt)
+    swap_in(stage, out)
+    summary["out_dir"] = str(out)
+    summary["commands"] = [command(out, info["path"]) for info in summary["launch"].values()]
+    for info, cmd in zip(summary["launch"].values(), summary["commands"]):
+        info["command"] = cmd
+    return summary

@@ -50,3 +50,15 @@ def test_summary_markdown(tmp_path):
     write_processed(tmp_path / "p")
     text = summary_markdown(run_export(tmp_path / "p", tmp_path / "rl"))
     assert "| verl | train | `verl/train.parquet` | 5 |" in text and "bash " in text
+
+
+def test_nothing_left_to_export_is_a_clear_failure_and_keeps_the_last_export(harness, tmp_path):
+    from tasks.errors import MedprepError
+
+    write_processed(tmp_path / "processed")
+    prepare_rl(processed_dir=str(tmp_path / "processed"), out_dir=str(tmp_path / "rl"))
+    before = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in (tmp_path / "rl").rglob("*") if p.is_file()}
+    with pytest.raises(MedprepError, match="no RL prompt left to export"):
+        prepare_rl(processed_dir=str(tmp_path / "processed"), out_dir=str(tmp_path / "rl"), max_prompt_tokens=5)
+    after = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in (tmp_path / "rl").rglob("*") if p.is_file()}
+    assert after == before
