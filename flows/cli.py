@@ -88,6 +88,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-fraction", type=float, default=0.05, help="validation share (default: %(default)s)")
     p.add_argument("--allow-out-of-range", action="store_true", help="allow a sample size outside 2,000-10,000")
     p.add_argument("--no-rl", action="store_true", help="skip the RL prompt export")
+    p.add_argument("--max-prompt-tokens", type=int, default=1024,
+                   help="RL export: drop (and count) prompts over this estimated size (default: %(default)s)")
     p.add_argument("--source-config", default=None, metavar="FILE",
                    help="user-defined sources: JSON/TOML list of {name, files, fields, ...} (see README)")
 
@@ -107,6 +109,7 @@ def _run_prepare(args: argparse.Namespace) -> dict:
         val_fraction=args.val_fraction,
         allow_out_of_range=args.allow_out_of_range,
         export_rl=not args.no_rl,
+        max_prompt_tokens=args.max_prompt_tokens,
         custom_sources=args.source_config,
     )
 

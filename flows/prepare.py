@@ -53,19 +53,20 @@ def prepare(
     val_fraction: float = 0.05,
     allow_out_of_range: bool = False,
     export_rl: bool = True,
+    max_prompt_tokens: int = 1024,
     custom_sources: list[dict] | str | None = None,
 ) -> dict:
     """Prepare gated, risk-balanced RL training data from medical QA sources."""
     custom = register_custom(custom_sources)  # user-defined sources exist for this run only
     try:
-        return _prepare(sources, download, raw_dir, out_dir, export_rl,
+        return _prepare(sources, download, raw_dir, out_dir, max_prompt_tokens if export_rl else 0,
                         SampleConfig(sample_size, seed, None, min_high, min_low, val_fraction, allow_out_of_range),
                         custom_sources)
     finally:
         unregister_custom(custom)
 
 
-def _prepare(sources, download: bool, raw_dir: str, out_dir: str, export_rl: bool, cfg: SampleConfig,
+def _prepare(sources, download: bool, raw_dir: str, out_dir: str, rl_budget: int, cfg: SampleConfig,
              custom_sources: list[dict] | str | None) -> dict:
     plan = parse_sources(sources)
     cfg = replace(cfg, weights=plan.weights)
@@ -97,7 +98,7 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, export_rl: boo
         progress.step("sample", f"{sample['report']['drawn']:,} records drawn")
         quarantines = [p["quarantine_path"] for p in parsed] + [pool["dedup_quarantine_path"]]
         card_ctx = card_context(_version(), files, downloads, parsed, pool, gate, asdict(cfg), sample)
-        written = write_outputs(sample["sample_path"], quarantines, out_dir, card_ctx, export_rl)
+        written = write_outputs(sample["sample_path"], quarantines, out_dir, card_ctx, rl_budget)
         rl = written["rl"]
         progress.step("write", f"{len(written['files'])} files in {out_dir}" + (f", {rl['rows']:,} RL prompts" if rl else ""))
         report.publish_card(label, written["card"])

@@ -78,9 +78,12 @@ def _rebase(value, root: Path):
 
 @task(name="write-outputs", cache_policy=FILES, persist_result=True)
 def write_outputs(
-    sample_path: str, quarantine_paths: list[str], out_dir: str, card_ctx: dict, export_rl: bool = True
+    sample_path: str, quarantine_paths: list[str], out_dir: str, card_ctx: dict, rl_max_prompt_tokens: int = 1024
 ) -> dict:
-    """Write processed/, quarantine/, rl/ and DATA_CARD.md into a staging folder, then swap them in."""
+    """Write processed/, quarantine/, rl/ and DATA_CARD.md into a staging folder, then swap them in.
+
+    ``rl_max_prompt_tokens`` is the RL export's prompt budget; 0 skips the export.
+    """
     from tasks.datacard import render_card
     from tasks.rl.export import run_export
     from tasks.rl.launch import command
@@ -91,7 +94,7 @@ def write_outputs(
     stage = out / STAGING
     shutil.rmtree(stage, ignore_errors=True)  # leftovers of a killed run
     written = write_processed(sample_path, quarantine_paths, stage)
-    rl = run_export(stage / "processed", stage / "rl") if export_rl else None
+    rl = run_export(stage / "processed", stage / "rl", rl_max_prompt_tokens) if rl_max_prompt_tokens else None
     card = render_card({**card_ctx, "outputs": written, "rl": rl})
     (stage / CARD).write_text(card, encoding="utf-8")
     moved = publish(stage, out)
