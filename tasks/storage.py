@@ -19,24 +19,27 @@ os.umask(_UMASK)
 
 
 @contextmanager
-def atomic_path(dest: Path):
-    """Yield a temp path beside ``dest``; on success it replaces ``dest`` in one rename."""
+def atomic_path(dest: Path, mode: int = 0o666):
+    """Yield a temp path beside ``dest``; on success it replaces ``dest`` in one rename.
+
+    ``mode`` is masked by the umask, like a file ``open`` creates (0o777 for a script).
+    """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are for other users too
+        os.chmod(tmp, mode & ~_UMASK)  # mkstemp makes 0600; outputs are for other users too
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_atomic(dest: Path, writer: Callable[[Path], object]) -> Path:
+def write_atomic(dest: Path, writer: Callable[[Path], object], mode: int = 0o666) -> Path:
     """Run ``writer(tmp_path)`` then move the result onto ``dest`` atomically."""
-    with atomic_path(dest) as tmp:
+    with atomic_path(dest, mode) as tmp:
         writer(tmp)
     return Path(dest)
 

@@ -20,10 +20,10 @@ default ``gae`` = PPO), ``TRAIN_BATCH_SIZE``; any extra arguments are passed to 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from tasks.storage import write_atomic
 
 VERL_SCRIPT = "verl_ppo.sh"
 OPENRLHF_SCRIPT = "openrlhf_ppo.sh"
@@ -96,15 +96,7 @@ def render(template: str, name: str, func: str, max_prompt_tokens: int, max_resp
 
 
 def _write_executable(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline="\n"), mode=0o777)
 
 
 def write_launch_files(out_dir: str | Path, max_prompt_tokens: int = 1024, max_response_tokens: int = 2048) -> dict[str, Any]:
