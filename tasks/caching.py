@@ -225,12 +225,6 @@ def _drop_record(store, key: str) -> bool:
 
 
 # ---------------------------------------------------------------------------- per-task outputs
-def card_outputs(result: Any, inputs: dict[str, Any]) -> list[tuple[str, str | None]]:
-    """write-data-card returns the card's text: DATA_CARD.md must hold exactly that."""
-    text = result if isinstance(result, str) else ""
-    return [(str(Path(inputs["out_dir"]) / "DATA_CARD.md"), hashlib.sha256(text.encode("utf-8")).hexdigest())]
-
-
 def rl_outputs(result: Any, inputs: dict[str, Any]) -> list[tuple[str, str | None]]:
     """export-rl: every export and the reward module by sha256; manifest and launch scripts exist."""
     out = Path(result.get("out_dir") or inputs["out_dir"])
@@ -247,5 +241,4 @@ def rl_outputs(result: Any, inputs: dict[str, Any]) -> list[tuple[str, str | Non
 
 # the policies the tasks use (results are small dicts; persistence is on for these tasks)
 FILES = ContentCache()
-CARD = ContentCache(outputs=card_outputs)
 RL_EXPORT = ContentCache(dirs=("processed_dir",), outputs=rl_outputs)

@@ -73,11 +73,6 @@ def detect_format(path: Path) -> str | None:
     return sniff_format(path) or FORMATS.get(path.suffix.lower())
 
 
-def decode_head(head: bytes, encoding: str = "utf-8") -> str:
-    """Decode a byte prefix that may end mid-character."""
-    return head.removeprefix(UTF8_BOM).decode(encoding, errors="ignore")
-
-
 def sniff_keys(path: Path, encoding: str = "utf-8") -> set[str]:
     """Field names visible in the first 64 KiB: JSON keys, a CSV header, or a Parquet schema."""
     fmt = detect_format(path)

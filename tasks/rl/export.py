@@ -131,7 +131,6 @@ TRL_SCHEMA = pa.schema(
         ("specialty", pa.string()),
     ]
 )
-OPENRLHF_COLUMNS = ("input", "label", "datasource", "id", "language", "risk_level", "ground_truth_kind")
 
 # Pinned writer options: same input + same pyarrow version → same bytes (no timestamps are written).
 PARQUET_OPTIONS: dict[str, Any] = {
