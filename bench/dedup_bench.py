@@ -1,7 +1,7 @@
 """Dedup benchmark: synthetic 300k-row zh/en frame with planted exact and near duplicates.
 
 Usage: python bench/dedup_bench.py [--rows N] [--seed S]
-Prints seconds and rows/s for tasks.dedup.dedup and the stats it returns. No assertions.
+Prints seconds and rows/s for tasks.quality.dedup.dedup and the stats it returns. No assertions.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=300_000)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    from tasks.dedup import dedup
+    from tasks.quality.dedup import dedup
 
     t = time.perf_counter()
     df = synthetic_frame(args.rows, args.seed)

@@ -3,9 +3,9 @@
     python -m bench.parse_bench [--n 200000] [--file /tmp/medprep-bench/内科-200k.csv]
 
 Each mode runs in a fresh child process so its peak RSS (ru_maxrss) is its own. "stream" is the
-path the parse-file task runs (tasks.parse.write_parsed): decode GB18030 in chunks -> pyarrow's
+path the parse-file task runs (tasks.ingest.parse.write_parsed): decode GB18030 in chunks -> pyarrow's
 streaming CSV reader -> parse + shared tail per batch -> Parquet row groups; "whole" builds the
-full frame first (tasks.parse.parse_to_frames, used by `medprep sources`). Figures are printed,
+full frame first (tasks.ingest.parse.parse_to_frames, used by `medprep sources`). Figures are printed,
 never asserted.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 def run_mode(mode: str, path: Path, out: Path) -> dict:
     """Parse ``path`` as chinese-dialogue in this process with the pipeline's own code; returns figures."""
-    from tasks.parse import parse_to_frames, write_parsed
+    from tasks.ingest.parse import parse_to_frames, write_parsed
 
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()

@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tasks.rl import reward as R
-from tasks.rl.export import run_export
-from tasks.rl.sample import write_processed
+from tasks.export.rl import reward as R
+from tasks.export.rl.export import run_export
+from tests.support.rl_sample import write_processed
 
 
 def main() -> None:

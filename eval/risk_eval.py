@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
-from tasks.labels import EVAL_SET, evaluate as _evaluate  # noqa: E402
+from tasks.quality.labels import EVAL_SET, evaluate as _evaluate  # noqa: E402
 
 RECALL_HIGH_MIN = 0.9
 PRECISION_HIGH_MIN = 0.8
@@ -23,7 +23,7 @@ LEVELS = ("high", "medium", "low")
 
 
 def evaluate(path: str | Path = EVAL_SET) -> dict:
-    """The figures of tasks.labels.evaluate for one eval file."""
+    """The figures of tasks.quality.labels.evaluate for one eval file."""
     return _evaluate(path)
 
 

@@ -1,6 +1,6 @@
 """The `prepare` gate: what every pooled record must satisfy before anything is written.
 
-Columns checked are those of :func:`tasks.gate.gate_frame`: the canonical columns plus
+Columns checked are those of :func:`tasks.quality.gate.gate_frame`: the canonical columns plus
 ``think_output`` (the training ``output`` for records that have reasoning, null otherwise — GE
 map expectations skip nulls, so records without reasoning are not held to the think format).
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
-from tasks.records import THINK_OUTPUT_REGEX
-from tasks.schema import LANGUAGES, RISK_LEVELS
+from tasks.export.records import THINK_OUTPUT_REGEX
+from tasks.core.schema import LANGUAGES, RISK_LEVELS
 
 SUITE_NAME = "medprep.prepare"
 THINK_OUTPUT = "think_output"

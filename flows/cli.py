@@ -29,7 +29,7 @@ class _NoTracebackForUserErrors(logging.Filter):
     """A bad file or a failed gate is the user's to fix: log the message, not a traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from tasks.errors import MedprepError
+        from tasks.core.errors import MedprepError
 
         if record.exc_info and isinstance(record.exc_info[1], MedprepError):
             record.exc_info = None
@@ -129,12 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `medprep` console script."""
     args = build_parser().parse_args(argv)
     _quiet_prefect_env()
-    from tasks.errors import MedprepError
+    from tasks.core.errors import MedprepError
 
     try:
         if args.command == "sources":
-            from tasks.sources.custom import register_custom
-            from tasks.status import print_sources
+            from tasks.ingest.sources.custom import register_custom
+            from tasks.ingest.status import print_sources
 
             register_custom(args.source_config)
             print_sources(args.raw_dir, probe_network=not args.offline)

@@ -8,19 +8,19 @@ from pathlib import Path
 
 from prefect import flow, unmapped
 
-from tasks import report
-from tasks.datacard import card_context
-from tasks.detect import auto_not_found, detect_files
-from tasks.download import download_source
-from tasks.gate import run_gate
-from tasks.locking import output_lock
-from tasks.logs import log
-from tasks.outputs import write_outputs
-from tasks.parse import parse_file
-from tasks.plan import parse_sources
-from tasks.pool import build_pool
+from tasks.core import report
+from tasks.export.datacard import card_context
+from tasks.ingest.detect import auto_not_found, detect_files
+from tasks.ingest.download import download_source
+from tasks.quality.gate import run_gate
+from tasks.core.locking import output_lock
+from tasks.core.logs import log
+from tasks.export.outputs import write_outputs
+from tasks.ingest.parse import parse_file
+from tasks.ingest.plan import parse_sources
+from tasks.quality.pool import build_pool
 from tasks.sample import SampleConfig, sample_pool
-from tasks.sources.custom import register_custom, unregister_custom
+from tasks.ingest.sources.custom import register_custom, unregister_custom
 
 
 def _version() -> str:

@@ -1,6 +1,6 @@
 """The `prepare-rl` flow: data/processed/{train,val}.jsonl -> verl / OpenRLHF / TRL exports + launch scripts.
 
-Runs the `export_rl` task (tasks/rl/export.py; the `prepare` flow calls the same task at its end),
+Runs the `export_rl` task (tasks/export/rl/export.py; the `prepare` flow calls the same task at its end),
 logs the counts and the launch commands, publishes a markdown artifact, and returns the summary
 (with ``commands``, the lines a user runs to start training).
 """
@@ -12,8 +12,8 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from tasks.locking import output_lock
-from tasks.rl.export import export_rl
+from tasks.core.locking import output_lock
+from tasks.export.rl.export import export_rl
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:

@@ -14,12 +14,12 @@ import polars as pl
 import polars_hash  # noqa: F401  (registers .chash)
 from prefect import task
 
-from tasks.caching import FILES, file_sha256
-from tasks.logs import log
+from tasks.core.caching import FILES, file_sha256
+from tasks.core.logs import log
 
-from tasks import schema as S
-from tasks.errors import ConfigError
-from tasks.storage import write_parquet
+from tasks.core import schema as S
+from tasks.core.errors import ConfigError
+from tasks.core.storage import write_parquet
 
 SPLIT = "split"
 RECOMMENDED = (2_000, 10_000)  # the seed guide's range for RL data

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows.prepare import prepare
-from tasks.errors import GateFailedError, SourceNotFoundError
+from tasks.core.errors import GateFailedError, SourceNotFoundError
 from tests.conftest import DEMO_SAMPLES, real_sample
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -139,7 +139,7 @@ def test_user_defined_source_gets_the_same_pipeline(tmp_path):
     cfg = [{"name": "my-qa", "files": ["mine.jsonl"], "fields": {"prompt": "question", "cot": "reasoning", "reply": "answer"}}]
     prepare(sources="my-qa", custom_sources=cfg, download=False, raw_dir=str(raw), out_dir=str(tmp_path / "out"), export_rl=False)
     assert set(_sample_sources(tmp_path / "out")) == {"my-qa"}
-    from tasks.sources import REGISTRY
+    from tasks.ingest.sources import REGISTRY
 
     assert "my-qa" not in REGISTRY  # registered for that run only
 
@@ -167,7 +167,7 @@ def test_failure_while_writing_leaves_every_previous_output(tmp_path, monkeypatc
     before = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file() and ".work" not in p.parts}
     assert "rl/verl/train.parquet" in before and "DATA_CARD.md" in before
 
-    import tasks.rl.export as export
+    import tasks.export.rl.export as export
 
     def broken(*a, **k):
         raise OSError("disk full")
@@ -184,7 +184,7 @@ def test_empty_or_unusable_published_file_is_reported_not_missing(tmp_path, cont
     raw = tmp_path / "raw"
     raw.mkdir()
     (raw / "medical_o1_sft.json").write_bytes(content)
-    from tasks.errors import BadFileError
+    from tasks.core.errors import BadFileError
 
     with pytest.raises(BadFileError) as err:
         run(raw, tmp_path / "out")

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from flows.prepare_rl import prepare_rl, summary_markdown
-from tasks.rl.sample import write_processed
+from tests.support.rl_sample import write_processed
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_flow_fails_cleanly_without_processed_files(harness, tmp_path):
 
 
 def test_summary_markdown(tmp_path):
-    from tasks.rl.export import run_export
+    from tasks.export.rl.export import run_export
 
     write_processed(tmp_path / "p")
     text = summary_markdown(run_export(tmp_path / "p", tmp_path / "rl"))
@@ -53,7 +53,7 @@ def test_summary_markdown(tmp_path):
 
 
 def test_nothing_left_to_export_is_a_clear_failure_and_keeps_the_last_export(harness, tmp_path):
-    from tasks.errors import MedprepError
+    from tasks.core.errors import MedprepError
 
     write_processed(tmp_path / "processed")
     prepare_rl(processed_dir=str(tmp_path / "processed"), out_dir=str(tmp_path / "rl"))

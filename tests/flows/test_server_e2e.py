@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.caching import code_digest
+from tasks.core.caching import code_digest
 from tests.conftest import DEMO_SAMPLES, REPO
 
 pytestmark = pytest.mark.server

@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from tasks import schema as S
-from tasks.errors import ConfigError
+from tasks.core import schema as S
+from tasks.core.errors import ConfigError
 from tasks.sample import SPLIT, SampleConfig, allocate, draw
 
 

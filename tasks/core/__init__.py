@@ -1,0 +1,1 @@
+"""Shared building blocks: schema, text, storage, caching, locking, errors, logs, run reports."""

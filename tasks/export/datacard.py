@@ -1,0 +1,292 @@
+"""DATA_CARD.md: provenance, counts, lengths, gate results, sampling and warnings.
+
+Rendered from plain dicts the flow's tasks return, plus the sample itself; no timestamps,
+timings or absolute paths, so the same inputs and seed give the same bytes (timings are in the
+run's logs).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from tasks.core import schema as S
+from tasks.sample import SPLIT
+
+PCTS = (0.05, 0.5, 0.95)
+
+
+def md_table(headers: list[str], rows: list[list]) -> str:
+    """A GitHub-flavoured markdown table."""
+    def cell(v) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ") if v is not None else ""
+
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def crosstab(frame: pl.DataFrame, rows: list[str], col: str, values: list[str]) -> str:
+    """Counts of ``rows`` x ``col`` with a total column."""
+    if frame.is_empty():
+        return "_none_"
+    counts = frame.group_by(*rows, col).len()
+    wide = counts.pivot(on=col, index=rows, values="len").fill_null(0)
+    for v in values:
+        if v not in wide.columns:
+            wide = wide.with_columns(pl.lit(0).alias(v))
+    wide = wide.with_columns(pl.sum_horizontal(values).alias("total")).sort(rows)
+    return md_table([*rows, *values, "total"], wide.select(*rows, *values, "total").rows())
+
+
+def length_table(frame: pl.DataFrame) -> str:
+    """Character-length percentiles of question, reasoning and answer."""
+    rows = []
+    for col in (S.QUESTION, S.REASONING, S.ANSWER):
+        lens = frame.get_column(col).drop_nulls().str.len_chars()
+        if lens.is_empty():
+            rows.append([col, 0, "", "", "", ""])
+            continue
+        q = [int(lens.quantile(p, interpolation="nearest")) for p in PCTS]
+        rows.append([col, lens.len(), *q, int(lens.max())])
+    return md_table(["field (chars)", "non-null", "p5", "p50", "p95", "max"], rows)
+
+
+BAR_WIDTH = 40
+LENGTH_BINS = [0, 50, 100, 200, 400, 800, 1600, 3200]
+
+
+def bars(labels: list[str], values: list[int]) -> str:
+    """A text bar chart in a code block: renders the same on GitHub, in Prefect's UI and a terminal."""
+    top = max(values, default=0) or 1
+    width = max((len(x) for x in labels), default=0)
+    rows = [f"{lab:>{width}} | {'█' * round(BAR_WIDTH * v / top):<{BAR_WIDTH}} {v:,}" for lab, v in zip(labels, values)]
+    return "```text\n" + "\n".join(rows) + "\n```"
+
+
+def length_histogram(frame: pl.DataFrame, col: str) -> str:
+    """Histogram of character lengths of ``col`` over fixed bins."""
+    lens = frame.get_column(col).drop_nulls().str.len_chars()
+    edges = LENGTH_BINS[1:]
+    labels = [f"<{edges[0]}"] + [f"{a}-{b - 1}" for a, b in zip(edges, edges[1:])] + [f">={edges[-1]}"]
+    bounds = [0, *edges, None]
+    counts = [int(((lens >= lo) & (lens < hi if hi is not None else True)).sum()) for lo, hi in zip(bounds, bounds[1:])]
+    return bars(labels, counts)
+
+
+def risk_by_source_chart(frame: pl.DataFrame) -> str:
+    """Bars of record counts per source x risk level."""
+    counts = frame.group_by(S.SOURCE, S.RISK_LEVEL).len()
+    lookup = {(s, r): n for s, r, n in counts.iter_rows()}
+    labels, values = [], []
+    for src in sorted(frame.get_column(S.SOURCE).unique().to_list()):
+        for risk in S.RISK_LEVELS:
+            labels.append(f"{src} {risk}")
+            values.append(int(lookup.get((src, risk), 0)))
+    return bars(labels, values)
+
+
+def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
+    """The whole card as markdown."""
+    cfg = ctx["sample_config"]
+    rep = ctx["sample"]["report"]
+    files = ctx["outputs"]["files"]
+    lines = [
+        "# Data card — medprep",
+        "",
+        f"Medical QA / reasoning data for the RL (PPO / GRPO) stage, prepared by medprep {ctx['version']}.",
+        "",
+        "## Summary",
+        md_table(
+            ["item", "value"],
+            [
+                ["sources", ", ".join(ctx["sources"])],
+                ["records in pool (after dedup)", f"{pool.height:,}"],
+                ["records sampled", f"{sample.height:,} (requested {cfg['size']:,})"],
+                ["train / val", f"{rep['splits'].get('train', 0):,} / {rep['splits'].get('val', 0):,}"],
+                ["with reasoning (<think>)", f"{sample.get_column(S.REASONING).is_not_null().sum():,}"],
+                ["with a verifiable reference answer", f"{sample.get_column(S.REFERENCE_ANSWER).is_not_null().sum():,}"],
+                ["seed", cfg["seed"]],
+            ],
+        ),
+        "",
+        "## Warnings",
+    ]
+    warnings = rep["warnings"] + rep["shortfalls"]
+    lines += [f"- {w}" for w in warnings] or ["- none"]
+    lines += ["", "## Provenance", ""]
+    prov = []
+    for f in ctx["files"]:
+        origin = (
+            f"ModelScope {ctx['modelscope_ids'].get(f['source'])} @ {f['revision'] or 'unknown revision'}"
+            if f["how"] == "modelscope cache"
+            else "manual file"
+        )
+        prov.append([f["source"], f["relpath"], f["how"], origin, f"{f['size']:,}", f"`{f['sha256']}`", ctx["licenses"].get(f["source"], "")])
+    lines.append(md_table(["source", "file", "found as", "origin", "bytes", "sha256", "license"], prov))
+    dl_rows = [[s, d["status"], d["message"]] for s, d in sorted(ctx["downloads"].items())]
+    if dl_rows:
+        lines += ["", "Download step:", "", md_table(["source", "status", "message"], dl_rows)]
+    lines += [
+        "",
+        "## Parsing and quarantine",
+        "",
+        md_table(
+            ["source", "file", "records", "quarantined"],
+            [[p["source"], p["relpath"], f"{p['records']:,}", f"{p['quarantined']:,}"] for p in ctx["parsed"]],
+        ),
+        "",
+        "Quarantined records by reason (all in `quarantine/<source>.jsonl` with source file, row and reason):",
+        "",
+        md_table(["reason", "records"], sorted(ctx["outputs"]["quarantine_by_reason"].items())) if ctx["outputs"]["quarantine_by_reason"] else "- none",
+        "",
+        "## Dedup",
+        "",
+        md_table(["dedup", "value"], [["parsed, before dedup", f"{ctx['pool']['before_dedup']:,}"]] + [[k, f"{v:,}" if isinstance(v, int) else v] for k, v in ctx["pool"]["dedup"].items() if not k.startswith("seconds")]),
+        "",
+        "## Gate (Great Expectations)",
+        "",
+        md_table(
+            ["expectation", "column", "success", "unexpected", "observed"],
+            [[g["expectation"], g["column"], "pass" if g["success"] else "FAIL", g["unexpected_count"], g["observed_value"]] for g in ctx["gate"]],
+        ),
+        "",
+        "## Sampling",
+        "",
+        md_table(
+            ["parameter", "value"],
+            [
+                ["size", cfg["size"]],
+                ["seed", cfg["seed"]],
+                ["weights", cfg["weights"] or "natural mix of the pool"],
+                ["min high-risk share", cfg["min_high"]],
+                ["min low-risk share", cfg["min_low"]],
+                ["val fraction", cfg["val_fraction"]],
+                ["strata", "source x risk level x language"],
+            ],
+        ),
+        "",
+        md_table(
+            ["source", "requested share", "achieved share", "drawn", "high", "medium", "low"],
+            [[s, v["requested_share"], v["achieved_share"], v["drawn"], v["risk"]["high"], v["risk"]["medium"], v["risk"]["low"]] for s, v in sorted(rep["by_source"].items())],
+        ),
+        "",
+        "## Counts in the sample",
+        "",
+        "By source x language x risk:",
+        "",
+        crosstab(sample, [S.SOURCE, S.LANGUAGE], S.RISK_LEVEL, list(S.RISK_LEVELS)),
+        "",
+        "By specialty x risk:",
+        "",
+        crosstab(sample, [S.SPECIALTY], S.RISK_LEVEL, list(S.RISK_LEVELS)),
+        "",
+        "By split x risk:",
+        "",
+        crosstab(sample, [SPLIT], S.RISK_LEVEL, list(S.RISK_LEVELS)),
+        "",
+        "Risk in the pool, before sampling:",
+        "",
+        crosstab(pool, [S.SOURCE, S.LANGUAGE], S.RISK_LEVEL, list(S.RISK_LEVELS)),
+        "",
+        "Risk x source in the sample:",
+        "",
+        risk_by_source_chart(sample),
+        "",
+        "## Lengths in the sample",
+        "",
+        length_table(sample),
+        "",
+        "Question length (characters):",
+        "",
+        length_histogram(sample, S.QUESTION),
+        "",
+        "Reasoning length (characters; records with reasoning):",
+        "",
+        length_histogram(sample, S.REASONING),
+        "",
+    ]
+    lab = ctx.get("labeller")
+    lines += ["## Risk labeller", ""]
+    if lab:
+        lines += [
+            "Rules are data (`tasks/quality/lexicons/risk.v1.json`); figures on the labelled evaluation set "
+            "`tests/data/risk_eval.jsonl` (zh + en, read and labelled by hand):",
+            "",
+            md_table(
+                ["lexicon", "eval records", "precision (high)", "recall (high)", "accuracy"],
+                [[lab["lexicon_version"], lab["n"], f"{lab['precision_high']:.3f}", f"{lab['recall_high']:.3f}", f"{lab['accuracy']:.3f}"]],
+            ),
+            "",
+            "Confusion matrix (rows: label by reading; columns: labeller):",
+            "",
+            md_table(
+                ["expected \\ predicted", *S.RISK_LEVELS],
+                [[e, *[lab["confusion"][e][p] for p in S.RISK_LEVELS]] for e in S.RISK_LEVELS],
+            ),
+            "",
+        ]
+    else:
+        lines += ["- evaluation set not available in this installation", ""]
+    lines += ["## Output files", ""]
+    out_rows = [[k, f"{v['rows']:,}", f"`{v['sha256']}`"] for k, v in sorted(files.items())]
+    rl = ctx.get("rl") or {}
+    for fmt, splits in sorted(rl.get("exports", {}).items()):
+        for _, v in sorted(splits.items()):
+            out_rows.append([f"rl/{v['path']}", f"{v['rows']:,}", f"`{v['sha256']}`"])
+    lines.append(md_table(["file", "rows", "sha256"], out_rows))
+    lines.append("")
+    if rl:
+        kinds = rl.get("ground_truth_kind", {})
+        lines += [
+            "## RL export",
+            "",
+            f"- {rl['rows']:,} prompts (verl parquet, OpenRLHF JSONL, TRL parquet); "
+            f"{rl['dropped_too_long']:,} dropped over {rl['max_prompt_tokens']:,} estimated prompt tokens, "
+            f"{rl['dropped_no_ground_truth']:,} without a ground truth",
+            f"- ground truth: {kinds.get('reference_answer', 0):,} short verifiable answers, "
+            f"{kinds.get('response', 0):,} reference responses",
+            *[
+                f"- {split}: the reference response scores {v['reference_answer_agreement']} on average against "
+                "its own short answer with the project's reward (1.0 = always agrees); low values mean the "
+                "source's responses often disagree with its ground truth"
+                for split, v in sorted(rl.get("splits", {}).items())
+                if v.get("reference_answer_agreement") is not None
+            ],
+            "- reward module: `rl/reward.py` (verl `compute_score`, OpenRLHF `reward_func`, TRL reward functions)",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def card_context(version: str, files: list[dict], downloads: dict, parsed: list[dict], pool: dict,
+                 gate: list[dict], cfg: dict, sample: dict) -> dict:
+    """What the card needs from the run's steps (plain dicts; the written files are added later)."""
+    from tasks.ingest.sources import REGISTRY
+
+    used = sorted({f["source"] for f in files})
+    return {
+        "version": version,
+        "sources": used,
+        "files": files,
+        "downloads": downloads,
+        "modelscope_ids": {s: REGISTRY[s].modelscope_id for s in used},
+        "licenses": {s: REGISTRY[s].license for s in used},
+        "parsed": parsed,
+        "pool": pool,
+        "gate": gate,
+        "sample_config": cfg,
+        "sample": sample,
+    }
+
+
+def render_card(ctx: dict) -> str:
+    """The card for one run: ``ctx`` from the flow plus the written files and the RL summary."""
+    sample = pl.read_parquet(ctx["sample"]["sample_path"])
+    pool = pl.read_parquet(ctx["pool"]["pool_path"], columns=[S.SOURCE, S.LANGUAGE, S.RISK_LEVEL])
+    return render({**ctx, "labeller": _labeller_figures()}, sample, pool)
+
+
+def _labeller_figures() -> dict | None:
+    from tasks.quality.labels import evaluate_lexicon
+
+    return evaluate_lexicon()

@@ -1,0 +1,61 @@
+"""The training-record shape of DESIGN.md "Outputs": ``{"input", "output", "meta"}``.
+
+One place builds ``output`` (the ``<think>`` block + answer) so that the gate checks exactly the
+text the writer writes.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from tasks.core import schema as S
+THINK_OPEN = "<think>\n"
+THINK_CLOSE = "\n</think>\n\n"
+# what a well-formed output with reasoning looks like; the gate's regex and the reward's
+# format check agree with this
+THINK_OUTPUT_REGEX = r"^<think>\n[\s\S]*\S[\s\S]*\n</think>\n\n\S"
+
+HAS_REASONING = "has_reasoning"
+
+META_FIELDS = [
+    S.ID,
+    S.SOURCE,
+    S.LANGUAGE,
+    S.SPECIALTY,
+    S.RISK_LEVEL,
+    S.RISK_REASONS,
+    S.REFERENCE_ANSWER,
+    HAS_REASONING,
+    S.QUALITY_SCORE,
+    S.HISTORY,
+    S.INSTRUCTION,
+    S.SOURCE_FILE,
+    S.SOURCE_ROW,
+]
+
+
+def has_reasoning() -> pl.Expr:
+    """True where the record carries a reasoning chain."""
+    return pl.col(S.REASONING).is_not_null()
+
+
+def output_expr() -> pl.Expr:
+    """``<think>\\n{reasoning}\\n</think>\\n\\n{answer}``, or the bare answer without reasoning."""
+    return (
+        pl.when(has_reasoning())
+        .then(pl.concat_str([pl.lit(THINK_OPEN), pl.col(S.REASONING), pl.lit(THINK_CLOSE), pl.col(S.ANSWER)]))
+        .otherwise(pl.col(S.ANSWER))
+    )
+
+
+def training_records(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
+    """Canonical records -> ``input`` / ``output`` / ``meta`` rows."""
+    return (
+        frame.lazy()
+        .with_columns(has_reasoning().alias(HAS_REASONING))
+        .select(
+            pl.col(S.QUESTION).alias("input"),
+            output_expr().alias("output"),
+            pl.struct(META_FIELDS).alias("meta"),
+        )
+    )

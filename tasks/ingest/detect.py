@@ -1,0 +1,141 @@
+"""Find a source's files under ``data/raw``: published names, git clones, ModelScope cache, renamed copies."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.core.errors import SourceNotFoundError
+from tasks.ingest.readers import FORMATS, detect_format, is_lfs_pointer, sniff_keys
+from tasks.ingest.sources import REGISTRY
+from tasks.ingest.sources.base import SourceSpec
+from tasks.core.storage import sha256_file
+
+# folders medprep itself writes under a data dir; never read back as input
+SKIP_DIRS = {".work", ".staging", "processed", "quarantine", "rl", ".git", "__pycache__"}
+
+
+@dataclass(frozen=True)
+class FoundFile:
+    """One input file of one source, with provenance for the data card."""
+
+    source: str
+    path: str  # absolute
+    relpath: str  # relative to raw_dir (what outputs record, so they do not depend on the clone path)
+    how: str  # "published name", "git clone", "modelscope cache", "renamed copy (matched by content)"
+    sha256: str
+    size: int
+    revision: str | None = None
+    lfs_pointer: bool = False
+
+    def to_dict(self) -> dict:
+        """Plain dict (for Prefect parameters and the data card)."""
+        return asdict(self)
+
+
+def _candidates(root: Path) -> list[Path]:
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        out += [Path(dirpath) / name for name in sorted(filenames)]
+    return out
+
+
+def _how(path: Path, root: Path, published: bool) -> tuple[str, str | None]:
+    parts = path.relative_to(root).parts[:-1]
+    if "snapshots" in parts:  # modelscope >= 1.38: datasets/<ns>--<name>/snapshots/<rev>/
+        return "modelscope cache", parts[parts.index("snapshots") + 1] if len(parts) > parts.index("snapshots") + 1 else None
+    if "modelscope" in parts or "datasets" in parts and "hub" in parts:
+        return "modelscope cache", None
+    if parts and any((root.joinpath(*parts[: i + 1]) / ".git").exists() for i in range(len(parts))):
+        return "git clone", None
+    if parts:
+        return ("published name in a folder" if published else "renamed copy (matched by content)"), None
+    return ("published name" if published else "renamed copy (matched by content)"), None
+
+
+def matches_content(spec: SourceSpec, path: Path) -> bool:
+    """True when the file's visible field names carry the source's signature."""
+    try:
+        keys = sniff_keys(path, spec.encoding)
+    except Exception:  # unreadable -> not ours; a bad file of ours is reported by the parser
+        return False
+    return spec.signature <= keys and not (spec.exclude & keys)
+
+
+def find_files(spec: SourceSpec, raw_dir: Path) -> list[FoundFile]:
+    """Every file of ``spec`` under ``raw_dir``, sorted by path, duplicates (same bytes) once."""
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        return []
+    found: list[FoundFile] = []
+    seen: set[str] = set()
+    for path in _candidates(raw_dir):
+        rel = path.relative_to(raw_dir).as_posix()
+        claimed = spec.claims_patterns and any(fnmatch.fnmatch(rel, p) for p in spec.patterns)
+        if not (claimed or path.suffix.lower() in FORMATS or path.suffix == ""):
+            continue
+        published = path.name in spec.files or claimed
+        lfs = is_lfs_pointer(path)
+        if spec.claims_patterns:  # a user-defined source reads exactly the files its globs select
+            ours = claimed
+        elif lfs:
+            ours = published or any(fnmatch.fnmatch(path.name, p) for p in spec.patterns)
+        else:
+            # a published name is ours whatever it holds (an empty or broken download must be
+            # reported by the parser, not called "missing"); anything else must match by content
+            ours = published or (detect_format(path) is not None and matches_content(spec, path))
+        if not ours:
+            continue
+        digest = sha256_file(path)
+        if digest in seen:
+            continue
+        seen.add(digest)
+        how, rev = _how(path, raw_dir, published)
+        if claimed and path.name not in spec.files:
+            how = "matched the source's file pattern"
+        found.append(
+            FoundFile(
+                source=spec.name,
+                path=str(path.resolve()),
+                relpath=path.relative_to(raw_dir).as_posix(),
+                how=how,
+                sha256=digest,
+                size=path.stat().st_size,
+                revision=rev,
+                lfs_pointer=lfs,
+            )
+        )
+    return found
+
+
+def not_found_message(spec: SourceSpec, raw_dir: Path) -> str:
+    """What to put where, so the user needs no docs."""
+    names = ", ".join(spec.files)
+    where = f"Put {'one of ' if len(spec.files) > 1 else ''}{names} into {raw_dir}/"
+    get = f" (download: {spec.url})" if spec.url else ""
+    tail = " or run without --offline to download it from ModelScope." if spec.modelscope_id else "."
+    return f"{spec.name}: no data file found under {raw_dir}. {where}{get},{tail}"
+
+
+@task(name="detect-files", cache_policy=NO_CACHE)  # looks at the disk every run
+def detect_files(source: str, raw_dir: str, required: bool = True) -> list[dict]:
+    """Find the source's input files under raw_dir (names, clones, cache, renamed copies)."""
+    spec = REGISTRY[source]
+    found = find_files(spec, Path(raw_dir))
+    if not found and required:
+        raise SourceNotFoundError(not_found_message(spec, Path(raw_dir)))
+    return [f.to_dict() for f in found]
+
+
+def auto_not_found(raw_dir: str) -> SourceNotFoundError:
+    """The error when no source was named and none has files: what to put where, per source."""
+    lines = [f"no source has data under {raw_dir}. Put the files of one of these there:"]
+    for spec in REGISTRY.by_priority():
+        lines.append(f"  {spec.name}: {', '.join(spec.files)} ({spec.url})")
+    return SourceNotFoundError("\n".join(lines))

@@ -1,0 +1,210 @@
+"""What a source is: a declarative :class:`SourceSpec` plus a pure ``parse``.
+
+A source module (``tasks/ingest/sources/<key>.py``) declares where its files come from, how to recognise
+them (published names, glob patterns, and the field names that identify its content when a user
+renamed the file), which raw fields it reads and how they map to the canonical record. Its
+``parse`` turns the raw frame into canonical content columns; :func:`finish` then does what every
+source shares (trim, quarantine bad records with a reason, language, stable id, cast to schema).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import polars as pl
+import polars_hash  # noqa: F401  (registers the .chash namespace)
+
+from tasks.core import schema as S
+ParseFn = Callable[[pl.DataFrame], pl.LazyFrame]
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """One dataset the pipeline knows how to read.
+
+    Attributes:
+        name: registry key used on the command line and in deployments (``medical-o1``).
+        title: human name for logs and the data card.
+        modelscope_id: ``namespace/name`` on ModelScope, or None when it is not downloadable.
+        files: file names as published; detection looks for these first.
+        patterns: glob patterns (matched against the file name) for renamed or split copies.
+        signature: raw field names whose presence identifies this source's files by content.
+        exclude: raw field names whose presence means the file belongs to another source.
+        read_schema: raw top-level fields to read, with their dtypes; others are ignored.
+        fields: raw field -> canonical column, for docs, ``medprep sources`` and the data card.
+        parse: pure function raw frame (with ``source_row``) -> canonical content columns.
+        encoding: text encoding of CSV files.
+        license: licence as published.
+        homepage: where a user downloads the files by hand.
+        priority: order for auto-load when no source is named (lower first); None = never.
+        has_reasoning: whether records carry a reasoning chain (for ``<think>`` output).
+        notes: format notes shown in errors and ``medprep sources``.
+        format: force a reader ('json', 'jsonl', 'csv', 'parquet') instead of sniffing.
+        claims_patterns: files whose path under raw_dir matches ``patterns`` belong to this source
+            without a content check (user-defined sources list their files this way).
+    """
+
+    name: str
+    title: str
+    modelscope_id: str | None
+    files: tuple[str, ...]
+    signature: frozenset[str]
+    read_schema: Mapping[str, pl.DataType]
+    fields: Mapping[str, str]
+    parse: ParseFn
+    patterns: tuple[str, ...] = ()
+    exclude: frozenset[str] = frozenset()
+    encoding: str = "utf-8"
+    license: str = "unknown"
+    homepage: str = ""
+    priority: int | None = None
+    has_reasoning: bool = True
+    notes: str = ""
+    extensions: tuple[str, ...] = (".json", ".jsonl", ".csv", ".parquet")
+    format: str | None = None
+    claims_patterns: bool = False
+
+    @property
+    def url(self) -> str:
+        """Where to get the files by hand."""
+        if self.homepage:
+            return self.homepage
+        if self.modelscope_id:
+            return f"https://modelscope.cn/datasets/{self.modelscope_id}/files"
+        return ""
+
+
+class Registry:
+    """Explicit source registry: adding a source is one module + one ``register`` line."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, SourceSpec] = {}
+
+    def register(self, spec: SourceSpec) -> SourceSpec:
+        """Add a source; a second source with the same name is a programming error."""
+        if spec.name in self._specs:
+            raise ValueError(f"source {spec.name!r} is registered twice")
+        self._specs[spec.name] = spec
+        return spec
+
+    def unregister(self, name: str) -> None:
+        """Remove a source (user-defined sources are registered per run and removed after it)."""
+        self._specs.pop(name, None)
+
+    def __getitem__(self, name: str) -> SourceSpec:
+        from tasks.core.errors import ConfigError
+
+        try:
+            return self._specs[name]
+        except KeyError:
+            raise ConfigError(
+                f"unknown source {name!r}; known sources: {', '.join(self._specs)}"
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+    def __iter__(self):
+        return iter(self._specs.values())
+
+    def names(self) -> list[str]:
+        """Registered source keys in registration order."""
+        return list(self._specs)
+
+    def by_priority(self) -> list[SourceSpec]:
+        """Sources that take part in auto-load, highest priority first."""
+        return sorted((s for s in self if s.priority is not None), key=lambda s: s.priority)
+
+
+_CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+_THINK_TAG = r"</?think>"
+
+
+def _blank(col: str) -> pl.Expr:
+    return pl.col(col).is_null() | (pl.col(col).str.strip_chars().str.len_chars() == 0)
+
+
+def language_expr(col: str = S.QUESTION) -> pl.Expr:
+    """'zh' when at least 10% of the characters are CJK ideographs, else 'en'."""
+    cjk = pl.col(col).str.count_matches(_CJK).cast(pl.Float64)
+    total = pl.col(col).str.len_chars().cast(pl.Float64)
+    return pl.when(cjk >= 0.1 * total).then(pl.lit("zh")).otherwise(pl.lit("en"))
+
+
+def id_expr() -> pl.Expr:
+    """Stable id: first 16 hex chars of sha256(source \\x1f question \\x1f answer)."""
+    joined = pl.concat_str([pl.col(S.SOURCE), pl.col(S.QUESTION), pl.col(S.ANSWER)], separator="\x1f")
+    return joined.chash.sha2_256().str.slice(0, 16)
+
+
+# Reasons a record is quarantined: (reason, condition). Checked in order; the first that fires wins.
+QUARANTINE_RULES: list[tuple[str, pl.Expr]] = [
+    ("empty question", _blank(S.QUESTION)),
+    ("empty answer", _blank(S.ANSWER)),
+    ("answer contains <think> tags", pl.col(S.ANSWER).str.contains(_THINK_TAG).fill_null(False)),
+    ("reasoning contains <think> tags", pl.col(S.REASONING).str.contains(_THINK_TAG).fill_null(False)),
+]
+
+_DEFAULTS: dict[str, pl.Expr] = {
+    S.HISTORY: pl.lit([], dtype=S.SCHEMA[S.HISTORY]),
+    S.REASONING: pl.lit(None, dtype=pl.String),
+    S.REFERENCE_ANSWER: pl.lit(None, dtype=pl.String),
+    S.SPECIALTY: pl.lit(None, dtype=pl.String),
+    S.RISK_LEVEL: pl.lit(None, dtype=pl.String),
+    S.RISK_REASONS: pl.lit(None, dtype=S.SCHEMA[S.RISK_REASONS]),
+    S.QUALITY_SCORE: pl.lit(None, dtype=pl.Float64),
+    S.INSTRUCTION: pl.lit(None, dtype=pl.String),
+}
+
+
+def finish(
+    content: pl.LazyFrame, source: str, source_file: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Shared tail of every parser -> (canonical records, quarantined records with reasons)."""
+    names = content.collect_schema().names()
+    text_cols = [c for c in (S.QUESTION, S.ANSWER, S.REASONING, S.REFERENCE_ANSWER) if c in names]
+    frame = content.with_columns(
+        [pl.col(c).cast(pl.String).str.strip_chars() for c in text_cols]
+        + [e.alias(c) for c, e in _DEFAULTS.items() if c not in names]
+        + [pl.lit(source).alias(S.SOURCE), pl.lit(source_file).alias(S.SOURCE_FILE)]
+    ).with_columns(
+        # an empty reasoning / reference is "none", not a record error
+        [
+            pl.when(_blank(c)).then(None).otherwise(pl.col(c)).alias(c)
+            for c in (S.REASONING, S.REFERENCE_ANSWER, S.SPECIALTY, S.INSTRUCTION)
+        ]
+    )
+    reason = pl.lit(None, dtype=pl.String)
+    for text, cond in reversed(QUARANTINE_RULES):
+        reason = pl.when(cond).then(pl.lit(text)).otherwise(reason)
+    frame = frame.with_columns(reason.alias(S.REASON)).collect()
+
+    bad = frame.filter(pl.col(S.REASON).is_not_null()).select(
+        pl.col(S.SOURCE),
+        pl.col(S.SOURCE_FILE),
+        pl.col(S.SOURCE_ROW).cast(pl.Int64),
+        pl.col(S.REASON),
+        pl.struct([S.QUESTION, S.ANSWER]).struct.json_encode().alias(S.RAW),
+    )
+    good = S.cast_to_schema(
+        frame.lazy()
+        .filter(pl.col(S.REASON).is_null())
+        .with_columns(language_expr().alias(S.LANGUAGE))
+        .with_columns(id_expr().alias(S.ID))
+    ).collect()
+    return good, bad
+
+
+def tag_quarantine(bad: pl.DataFrame, source: str, source_file: str) -> pl.DataFrame:
+    """Fill in source and file on reader-level quarantine rows."""
+    return bad.with_columns(pl.lit(source).alias(S.SOURCE), pl.lit(source_file).alias(S.SOURCE_FILE))
+
+
+def parse_file_frames(
+    spec: SourceSpec, raw: pl.DataFrame, reader_bad: pl.DataFrame, source_file: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Run a spec's pure parse and the shared tail -> (records, all quarantined)."""
+    good, bad = finish(spec.parse(raw), spec.name, source_file)
+    return good, pl.concat([tag_quarantine(reader_bad, spec.name, source_file), bad]).sort(S.SOURCE_ROW)
+

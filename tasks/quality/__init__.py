@@ -1,0 +1,1 @@
+"""Stage 2: labels (risk, specialty), dedup, Great Expectations gate; the pooled records."""

@@ -1,0 +1,377 @@
+"""Risk and specialty labels, lexicon-driven and vectorised (GitHub issue 6).
+
+Specification
+-------------
+**Rules live in data.** ``tasks/quality/lexicons/risk.v1.json`` and ``tasks/quality/lexicons/specialty.v1.json``
+hold every term; this module only compiles them into Polars expressions. Changing a term means
+editing the JSON and bumping its ``version`` (``RISK_LEXICON_VERSION`` is written into the data
+card next to the evaluation figures).
+
+**Normalisation** (shared by both labels): ``fill_null("")`` → Unicode NFKC (full-width letters and
+digits become ASCII) → lowercase → traditional→simplified Chinese with OpenCC ``t2s``. OpenCC is the
+one non-vectorised step: it runs only on the *unique* strings that contain a CJK character, joined
+into a few large batches (one C++ call per batch, not per row), via ``map_batches``.
+
+**Which text is matched.** Risk and specialty read ``question`` plus the user turns of ``history``
+(multi-turn sources state "I am pregnant" in an earlier turn). The answer and reasoning are *not*
+matched: answers routinely say "consult a doctor", name drugs and give doses, so matching them
+labels far more records high. Measured on the real samples (1,139 records, v1 lexicon): ``high``
+is 26% on the question alone, 41% on question + answer, 43% with the reasoning too, and ``low``
+falls from 10% to 4% — the level would then describe the model's answer, not the user's situation,
+which is what the RL sampler balances on.
+
+**Risk levels.** Each rule has an id ``<level>.<name>`` and a level.
+- ``high``: emergencies and red-flag symptoms (``high.emergency``), suicide and self-harm
+  (``high.self_harm``), medication dose/overdose/interactions/contraindications
+  (``high.medication``), infants and children under 18 (``high.pediatric``), poisoning and toxic
+  exposure (``high.poisoning``), pregnancy and lactation (``high.pregnancy_lactation``), stopping,
+  skipping or replacing a treatment (``high.treatment_change``).
+- ``low``: general knowledge with no patient decision attached — history of medicine, basic
+  science, public health, law, statistics, lab/dental technique (``low.general_knowledge``) — and
+  lifestyle: diet, exercise, sleep, wellness (``low.lifestyle``).
+- ``medium``: every other clinical question: symptoms, diagnosis, treatment choice, prognosis,
+  chronic-disease management, drug side effects. ``medium.clinical`` is a rule of its own so that a
+  clinical question that also mentions food ("胃胀，吃什么好") is medium, not low.
+
+The level is the highest level among fired rules. **No rule fired → ``medium``**: the inputs are
+medical datasets, so unmatched text is most often a clinical question phrased in words the lexicon
+lacks; calling it ``low`` would hide clinical questions among the harmless ones, calling it
+``high`` would swamp the high bucket. ``risk_reasons`` lists the ids of *all* fired rules (sorted,
+unique), including lower-level ones, so a reviewer sees why.
+
+A rule fires when any of its terms match, every ``requires`` set matches, and no ``exclude`` term
+matches. ``zh`` terms are literal substrings (``str.contains_any``, Aho-Corasick); ``zh_regex`` are
+regex fragments; ``en`` terms are regex fragments joined into one alternation wrapped in ASCII word
+boundaries ``(?-u:\\b)`` (Unicode ``\\b`` would not fire between a CJK character and a Latin word).
+
+**Specialty.** A non-null source value is kept when it is already in the fixed set, else mapped
+through the lexicon's department table (Toyhom ``心血管科`` → ``internal_medicine``, ``神经外科`` →
+``surgery``). The original department name stays recoverable from ``source_file`` / ``source_row``
+(the canonical schema has no column for it; see the report to the lead). Null or unmappable
+values are classified from the question: one ``str.count_matches`` per specialty, highest count
+wins, ties go to the earlier specialty in the lexicon's priority list, no hit → ``other``.
+Check on the 1,016 real Toyhom internal-medicine rows with the department hidden: 87% come out
+``internal_medicine``, 7.5% ``pediatrics`` (the patient is a child), 1.7% ``other``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import polars as pl
+
+from tasks.core import schema
+LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
+RISK_LEXICON_FILE = "risk.v1.json"
+SPECIALTY_LEXICON_FILE = "specialty.v1.json"
+EVAL_SET = Path(__file__).resolve().parents[2] / "tests" / "data" / "risk_eval.jsonl"
+
+# CJK Unified Ideographs (+ extension A and compatibility ideographs): rows that need OpenCC.
+CJK_PATTERN = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+# Roles whose history turns are the user's own words.
+USER_ROLES = ["user", "human", "patient", "患者", "病人"]
+# OpenCC batches: a separator no dictionary touches (private-use code point) and a batch size
+# that keeps each C++ call in the low-megabyte range.
+_OPENCC_SEP = "\ue000"
+_OPENCC_BATCH = 20_000
+
+_RISK_TMP = "__risk_text"
+_SPEC_TMP = "__specialty_text"
+
+
+@functools.cache
+def load_lexicon(name: str) -> dict:
+    """Load and validate a lexicon JSON from tasks/quality/lexicons/."""
+    data = json.loads((LEXICON_DIR / name).read_text(encoding="utf-8"))
+    if not isinstance(data.get("version"), str):
+        raise ValueError(f"lexicon {name} has no string 'version'")
+    if "rules" in data:
+        ids = [r["id"] for r in data["rules"]]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"lexicon {name} has duplicate rule ids")
+        for r in data["rules"]:
+            if r["level"] not in schema.RISK_LEVELS or not r["id"].startswith(r["level"] + "."):
+                raise ValueError(f"rule {r['id']!r}: level {r['level']!r} invalid or not the id prefix")
+    # Fail at load on a pattern Polars' regex engine rejects, not in the middle of a flow run.
+    probe = pl.Series([""])
+    for spec in _term_specs(data):
+        for pattern in _patterns(spec):
+            probe.str.contains(pattern)
+    return data
+
+
+def _term_specs(data: dict) -> Iterable[dict]:
+    """Every term set in a lexicon (rules, requires, excludes, departments, keywords)."""
+    for r in data.get("rules", []):
+        yield r
+        yield from r.get("requires", [])
+        if "exclude" in r:
+            yield r["exclude"]
+    yield from data.get("departments", [])
+    yield from data.get("keywords", [])
+
+
+def _en_pattern(terms: list[str]) -> str:
+    """English regex fragments as one ASCII-word-bounded alternation."""
+    return r"(?-u:\b)(?:" + "|".join(terms) + r")(?-u:\b)"
+
+
+def _patterns(spec: dict) -> list[str]:
+    """The regex patterns of a term set (literal zh terms are not regexes)."""
+    out = []
+    if spec.get("zh_regex"):
+        out.append("|".join(f"(?:{p})" for p in spec["zh_regex"]))
+    if spec.get("en"):
+        out.append(_en_pattern(spec["en"]))
+    return out
+
+
+def _matches(text: pl.Expr, spec: dict | None) -> pl.Expr:
+    """Boolean expression: does the text match any term of the set."""
+    parts = []
+    if spec and spec.get("zh"):
+        parts.append(text.str.contains_any(spec["zh"]))
+    if spec:
+        parts.extend(text.str.contains(p) for p in _patterns(spec))
+    if not parts:
+        return pl.lit(False)
+    return pl.any_horizontal(parts)
+
+
+def _count_regex(spec: dict) -> str:
+    """One regex counting every zh literal and en term of a keyword set."""
+    import re
+
+    alts = [re.escape(t) for t in spec.get("zh", [])] + [f"(?:{p})" for p in spec.get("zh_regex", [])]
+    pieces = ["(?:" + "|".join(alts) + ")"] if alts else []
+    if spec.get("en"):
+        pieces.append(_en_pattern(spec["en"]))
+    return "|".join(pieces) if pieces else "(?!)"
+
+
+RISK_LEXICON_VERSION: str = load_lexicon(RISK_LEXICON_FILE)["version"]
+SPECIALTY_LEXICON_VERSION: str = load_lexicon(SPECIALTY_LEXICON_FILE)["version"]
+
+
+# --------------------------------------------------------------------------------------------
+# Normalisation
+
+
+@functools.cache
+def _opencc_t2s():
+    """An OpenCC traditional→simplified converter with a ``convert(str) -> str`` method."""
+    try:
+        from opencc import OpenCC  # official bindings' public API
+
+        return OpenCC("t2s")
+    except ImportError:
+        # Some installs ship the C extension without opencc/__init__.py (the venv here does);
+        # the extension's own class needs the config path and the UTF-8 byte length.
+        from opencc.clib import opencc_clib
+
+        config = Path(opencc_clib.__file__).parent / "share" / "opencc" / "t2s.json"
+        raw = opencc_clib._OpenCC(str(config))
+
+        class _Converter:
+            def convert(self, text: str) -> str:
+                b = text.encode("utf-8")
+                return raw.convert(b, len(b))
+
+        return _Converter()
+
+
+def to_simplified(strings: list[str]) -> list[str]:
+    """Traditional→simplified for many strings in a few OpenCC calls (batched, order kept)."""
+    cc = _opencc_t2s()
+    out: list[str] = []
+    for i in range(0, len(strings), _OPENCC_BATCH):
+        chunk = strings[i : i + _OPENCC_BATCH]
+        converted = cc.convert(_OPENCC_SEP.join(chunk)).split(_OPENCC_SEP)
+        if len(converted) != len(chunk):  # never seen; stay correct if a dictionary eats the separator
+            converted = [cc.convert(s) for s in chunk]
+        out.extend(converted)
+    return out
+
+
+def _t2s_series(s: pl.Series) -> pl.Series:
+    """OpenCC over the unique CJK-bearing strings of a Series; the rest pass through."""
+    uniq = s.filter(s.str.contains(CJK_PATTERN)).unique(maintain_order=True)
+    if uniq.len() == 0:
+        return s
+    # Strings without the separator only; one containing it is converted on its own.
+    plain = uniq.filter(~uniq.str.contains(_OPENCC_SEP, literal=True)).to_list()
+    odd = uniq.filter(uniq.str.contains(_OPENCC_SEP, literal=True)).to_list()
+    cc = _opencc_t2s()
+    old = plain + odd
+    new = to_simplified(plain) + [cc.convert(x) for x in odd]
+    return s.replace(pl.Series(old, dtype=pl.String), pl.Series(new, dtype=pl.String))
+
+
+def normalise_text(expr: pl.Expr) -> pl.Expr:
+    """NFKC, lowercase, traditional→simplified (OpenCC on unique CJK strings only)."""
+    return (
+        expr.fill_null("")
+        .str.normalize("NFKC")
+        .str.to_lowercase()
+        .map_batches(_t2s_series, return_dtype=pl.String)
+    )
+
+
+def _matched_text(names: list[str]) -> pl.Expr:
+    """The text labels are computed on: question plus the user turns of history."""
+    question = pl.col(schema.QUESTION).fill_null("")
+    if schema.HISTORY not in names:
+        return question
+    turns = (
+        pl.col(schema.HISTORY)
+        .list.eval(
+            pl.when(pl.element().struct.field("role").str.to_lowercase().is_in(USER_ROLES))
+            .then(pl.element().struct.field("content"))
+            .drop_nulls()
+        )
+        .list.join("\n")
+        .fill_null("")
+    )
+    return pl.when(turns.str.len_chars() > 0).then(pl.concat_str([turns, question], separator="\n")).otherwise(question)
+
+
+# --------------------------------------------------------------------------------------------
+# Risk
+
+
+def risk_rule_exprs(text: pl.Expr, lexicon: dict | None = None) -> dict[str, pl.Expr]:
+    """One boolean expression per risk rule id (fired or not) over normalised text."""
+    lexicon = lexicon or load_lexicon(RISK_LEXICON_FILE)
+    out = {}
+    for rule in lexicon["rules"]:
+        fired = _matches(text, rule)
+        for req in rule.get("requires", []):
+            fired = fired & _matches(text, req)
+        if "exclude" in rule:
+            fired = fired & ~_matches(text, rule["exclude"])
+        out[rule["id"]] = fired
+    return out
+
+
+def label_risk(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Add/overwrite risk_level (high/medium/low) and risk_reasons (sorted fired rule ids)."""
+    lexicon = load_lexicon(RISK_LEXICON_FILE)
+    names = lf.collect_schema().names()
+    text = pl.col(_RISK_TMP)
+    fired = risk_rule_exprs(text, lexicon)
+    ids = sorted(fired)  # sorted ids → the reasons list comes out sorted and unique
+    level_of = {r["id"]: r["level"] for r in lexicon["rules"]}
+    flags = {rid: f"__rule_{i}" for i, rid in enumerate(ids)}
+
+    def any_level(level: str) -> pl.Expr:
+        cols = [pl.col(flags[r]) for r in ids if level_of[r] == level]
+        return pl.any_horizontal(cols) if cols else pl.lit(False)
+
+    level = (
+        pl.when(any_level("high")).then(pl.lit("high"))
+        .when(any_level("medium")).then(pl.lit("medium"))
+        .when(any_level("low")).then(pl.lit("low"))
+        .otherwise(pl.lit(lexicon["default_level"]))
+    )
+    reasons = pl.concat_list(
+        [pl.when(pl.col(flags[r])).then(pl.lit(r)).otherwise(pl.lit(None, dtype=pl.String)) for r in ids]
+    ).list.drop_nulls()
+    return (
+        lf.with_columns(normalise_text(_matched_text(names)).alias(_RISK_TMP))
+        .with_columns([fired[r].alias(flags[r]) for r in ids])
+        .with_columns(
+            level.cast(pl.String).alias(schema.RISK_LEVEL),
+            reasons.cast(pl.List(pl.String)).alias(schema.RISK_REASONS),
+        )
+        .drop([_RISK_TMP, *flags.values()])
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Specialty
+
+
+def label_specialty(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Map a source specialty into the fixed set, else classify the question (lexicon-driven)."""
+    lex = load_lexicon(SPECIALTY_LEXICON_FILE)
+    fixed = lex["specialties"]
+    names = lf.collect_schema().names()
+    src = pl.col(schema.SPECIALTY).cast(pl.String).str.strip_chars().str.normalize("NFKC").str.to_lowercase()
+
+    mapped = pl.when(src.is_in(fixed)).then(src)
+    for dept in lex["departments"]:
+        mapped = mapped.when(_matches(src, dept)).then(pl.lit(dept["specialty"]))
+    mapped = mapped.otherwise(pl.lit(None, dtype=pl.String))
+
+    text = pl.col(_SPEC_TMP)
+    kws = lex["keywords"]
+    counts = pl.concat_list([text.str.count_matches(_count_regex(k)).cast(pl.UInt32) for k in kws])
+    labels = pl.Series([k["specialty"] for k in kws], dtype=pl.String)
+    best = counts.list.arg_max()  # first maximum → ties go to the earlier (priority) specialty
+    classified = (
+        pl.when(counts.list.max() > 0)
+        .then(pl.lit(labels).get(best))  # positional gather of the winning label
+        .otherwise(pl.lit(lex["fallback"]))
+    )
+    return (
+        lf.with_columns(normalise_text(_matched_text(names)).alias(_SPEC_TMP))
+        .with_columns(pl.coalesce(mapped, classified).cast(pl.String).alias(schema.SPECIALTY))
+        .drop(_SPEC_TMP)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation
+
+
+def evaluate(path: str | os.PathLike) -> dict:
+    """Precision/recall per level and the 3×3 confusion matrix of label_risk on a JSONL eval set."""
+    frame = pl.read_ndjson(path, schema={"question": pl.String, "language": pl.String,
+                                         "expected_risk": pl.String, "note": pl.String})
+    frame = frame.with_row_index("row").rename({"question": schema.QUESTION})
+    got = label_risk(frame.lazy()).collect()
+    levels = list(schema.RISK_LEVELS)
+    exp, pred = got["expected_risk"].to_list(), got[schema.RISK_LEVEL].to_list()
+    confusion = {e: {p: 0 for p in levels} for e in levels}
+    for e, p in zip(exp, pred, strict=True):
+        confusion[e][p] += 1
+    per_level = {}
+    for lv in levels:
+        tp = confusion[lv][lv]
+        predicted = sum(confusion[e][lv] for e in levels)
+        actual = sum(confusion[lv].values())
+        per_level[lv] = {
+            "precision": tp / predicted if predicted else 0.0,
+            "recall": tp / actual if actual else 0.0,
+            "support": actual,
+        }
+    counts = (
+        got.group_by("language", "expected_risk").len().sort("language", "expected_risk").rows()
+    )
+    errors = got.filter(pl.col("expected_risk") != pl.col(schema.RISK_LEVEL)).select(
+        "row", "language", "expected_risk", schema.RISK_LEVEL, schema.RISK_REASONS, schema.QUESTION
+    )
+    return {
+        "lexicon_version": RISK_LEXICON_VERSION,
+        "n": got.height,
+        "n_by_language_level": {f"{lang}/{lv}": n for lang, lv, n in counts},
+        "precision_high": per_level["high"]["precision"],
+        "recall_high": per_level["high"]["recall"],
+        "accuracy": sum(confusion[lv][lv] for lv in levels) / got.height if got.height else 0.0,
+        "per_level": per_level,
+        "confusion": confusion,  # confusion[expected][predicted]
+        "errors": errors.to_dicts(),
+    }
+
+
+def evaluate_lexicon() -> dict | None:
+    """Figures of the shipped lexicon on tests/data/risk_eval.jsonl, or None when it is absent."""
+    if not EVAL_SET.is_file():
+        return None
+    result = evaluate(EVAL_SET)
+    result.pop("errors")
+    return result

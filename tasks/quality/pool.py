@@ -1,0 +1,65 @@
+"""Pool the parsed files: specialty and risk labels, then exact + near-duplicate removal."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import polars as pl
+from prefect import task
+
+from tasks.core.caching import FILES, file_sha256
+from tasks.core.logs import log
+
+from tasks.core import schema as S
+from tasks.core.errors import BadFileError
+from tasks.core.storage import write_parquet
+
+
+def label(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Specialty where the source has none, then risk level and reasons."""
+    from tasks.quality.labels import label_risk, label_specialty
+
+    return label_risk(label_specialty(frame))
+
+
+def empty_pool_message(parsed: list[dict]) -> str:
+    """Why no record survived: per file, the records parsed and the quarantine reasons."""
+    from tasks.ingest.sources import REGISTRY
+
+    parts = []
+    for p in sorted(parsed, key=lambda p: (p["source"], p["relpath"])):
+        bad = pl.read_parquet(p["quarantine_path"], columns=[S.REASON])
+        reasons = ", ".join(f"{r}: {n}" for r, n in bad.group_by(S.REASON).len().sort(S.REASON).iter_rows())
+        fields = ", ".join(REGISTRY[p["source"]].fields) if p["source"] in REGISTRY else "?"
+        parts.append(f"{p['relpath']} ({p['source']}, fields {fields}): {p['records']} usable, "
+                     f"{p['quarantined']} quarantined" + (f" ({reasons})" if reasons else ""))
+    return ("no usable record in the input files: " + "; ".join(parts)
+            + ". Fix: check that each file holds records with those fields filled in.")
+
+
+@task(name="build-pool", cache_policy=FILES, persist_result=True)
+def build_pool(parsed: list[dict], work_dir: str) -> dict:
+    """Concatenate parsed files, label them, dedup within and across sources; write pool.parquet."""
+    from tasks.quality.dedup import dedup
+
+    logger = log()
+    t0 = time.perf_counter()
+    paths = [p["records_path"] for p in sorted(parsed, key=lambda p: (p["source"], p["relpath"]))]
+    frame = label(pl.scan_parquet(paths)).collect() if paths else S.empty_frame()
+    # canonical order: outputs must not depend on which task finished first
+    frame = frame.sort(S.ID)
+    before = frame.height
+    kept, dropped, stats = dedup(frame)
+    kept = kept.sort(S.ID)
+    if kept.is_empty():
+        raise BadFileError(empty_pool_message(parsed))
+    out = Path(work_dir)
+    pool = write_parquet(kept, out / "pool.parquet")
+    dup = write_parquet(dropped.cast(S.QUARANTINE_SCHEMA), out / "dedup.quarantine.parquet")
+    logger.info(
+        "pool: %d records -> %d after dedup (%s) in %.2fs",
+        before, kept.height, ", ".join(f"{k}={v}" for k, v in stats.items()), time.perf_counter() - t0,
+    )
+    return {"pool_path": str(pool), "pool_sha256": file_sha256(pool), "dedup_quarantine_path": str(dup),
+            "dedup_quarantine_sha256": file_sha256(dup), "before_dedup": before, "records": kept.height, "dedup": stats}

@@ -1,0 +1,162 @@
+"""User-defined sources: config validation, registration, and the same pipeline end to end."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import polars as pl
+import pytest
+
+from tasks.core import schema as S
+from tasks.ingest.detect import find_files
+from tasks.core.errors import ConfigError
+from tasks.ingest.parse import parse_to_frames
+from tasks.ingest.sources import REGISTRY
+from tasks.ingest.sources.custom import register_custom, spec_from_config, unregister_custom
+
+
+@pytest.fixture(autouse=True)
+def _clean_registry():
+    yield
+    unregister_custom()
+
+
+def test_jsonl_source_end_to_end_with_nested_field(tmp_path):
+    cfg = {
+        "name": "my-qa",
+        "files": ["my_qa/*.jsonl"],
+        "fields": {"prompt": "question", "cot": "reasoning", "response": "answer", "scores.f1": "quality_score", "dept": "specialty"},
+        "license": "cc-by-4.0",
+    }
+    assert register_custom([cfg]) == ["my-qa"]
+    spec = REGISTRY["my-qa"]
+    assert spec.signature == {"prompt", "cot", "response", "scores", "dept"} and spec.has_reasoning
+    d = tmp_path / "my_qa"  # the config's glob selects the file (any name under my_qa/)
+    d.mkdir()
+    recs = [
+        {"prompt": "What is the max daily dose of paracetamol for adults?", "cot": "Think about hepatotoxicity.", "response": "4 g per day.", "scores": {"f1": 0.8}, "dept": "pharmacy", "junk": 1},
+        {"prompt": "", "cot": "", "response": "x"},
+        "not an object",
+    ]
+    (d / "renamed.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n{broken\n")
+    [found] = find_files(spec, tmp_path)
+    assert found.relpath == "my_qa/renamed.jsonl"
+    good, bad = parse_to_frames("my-qa", found.path, found.relpath)
+    row = good.row(0, named=True)
+    assert (row[S.QUESTION], row[S.REASONING], row[S.ANSWER], row[S.QUALITY_SCORE], row[S.SPECIALTY], row[S.SOURCE]) == (
+        "What is the max daily dose of paracetamol for adults?", "Think about hepatotoxicity.", "4 g per day.", 0.8, "pharmacy", "my-qa")
+    reasons = dict(zip(bad[S.SOURCE_ROW], bad[S.REASON]))
+    assert reasons[1] == "empty question"
+    assert reasons[2] == "record is a JSON str, expected an object"
+    assert reasons[3].startswith("line 4 is not valid JSON")
+
+
+def test_gb18030_csv_source(tmp_path):
+    p = tmp_path / "qa.csv"
+    with open(p, "w", encoding="gb18030", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["问题", "回答", "科室"])
+        w.writerow(["孕妇可以服用布洛芬吗？", "孕晚期禁用，\n请咨询产科医生。", "妇产科"])
+    register_custom([{"name": "zh-csv", "files": "qa.csv", "format": "csv", "encoding": "gb18030",
+                      "fields": {"问题": "question", "回答": "answer", "科室": "specialty"}}])
+    good, bad = parse_to_frames("zh-csv", str(p), p.name)
+    assert good[S.ANSWER].to_list() == ["孕晚期禁用，\n请咨询产科医生。"] and good[S.SPECIALTY].item() == "妇产科"
+    assert REGISTRY["zh-csv"].has_reasoning is False and bad.height == 0
+
+
+def test_parquet_source(tmp_path):
+    p = tmp_path / "x.parquet"
+    pl.DataFrame({"q": ["Is it safe to stop metoprolol suddenly?"], "a": ["No; taper it."], "gt": ["taper"]}).write_parquet(p)
+    register_custom([{"name": "pq", "files": ["*.parquet"], "fields": {"q": "question", "a": "answer", "gt": "reference_answer"}}])
+    good, _ = parse_to_frames("pq", str(p), p.name)
+    assert good[S.REFERENCE_ANSWER].to_list() == ["taper"]
+
+
+def test_dialogue_source_from_a_toml_file(tmp_path):
+    cfg = tmp_path / "sources.toml"
+    cfg.write_text(
+        '[[sources]]\nname = "sharegpt-med"\nfiles = ["*.json"]\n'
+        '[sources.dialogue]\nturns = "conversations"\nrole = "from"\ncontent = "value"\npatient = ["human"]\ndoctor = ["gpt"]\n'
+        '[sources.fields]\ndept = "specialty"\n',
+        encoding="utf-8",
+    )
+    data = tmp_path / "chat.json"
+    data.write_text(json.dumps([{"dept": "儿科", "conversations": [
+        {"from": "human", "value": "宝宝吐奶"}, {"from": "gpt", "value": "多久了？"},
+        {"from": "human", "value": "三天，喷射状"}, {"from": "gpt", "value": "请尽快就诊排除幽门狭窄。"}]}]))
+    assert register_custom(str(cfg)) == ["sharegpt-med"]
+    good, bad = parse_to_frames("sharegpt-med", str(data), data.name)
+    row = good.row(0, named=True)
+    assert row[S.QUESTION] == "三天，喷射状" and row[S.SPECIALTY] == "儿科" and len(row[S.HISTORY]) == 2
+
+
+def test_json_config_file_with_sources_key(tmp_path):
+    cfg = tmp_path / "s.json"
+    cfg.write_text(json.dumps({"sources": [{"name": "a1", "files": ["a.jsonl"], "fields": {"q": "question", "a": "answer"}}]}))
+    assert register_custom(str(cfg)) == ["a1"] and "a1" in REGISTRY
+
+
+def test_duplicates_and_bad_configs_are_refused_before_anything_registers():
+    ok = {"name": "fresh", "files": ["f.json"], "fields": {"q": "question", "a": "answer"}}
+    with pytest.raises(ConfigError, match="already registered"):
+        register_custom([ok, {**ok, "name": "medical-o1"}])
+    assert "fresh" not in REGISTRY
+    with pytest.raises(ConfigError, match="already registered"):
+        register_custom([ok, ok])
+    register_custom([ok])
+    with pytest.raises(ConfigError, match="already registered"):
+        register_custom([ok])
+    for bad, msg in [
+        ({**ok, "fields": {"q": "question"}}, "'answer'"),
+        ({**ok, "fields": {"q": "question", "a": "response"}}, "unknown columns"),
+        ({**ok, "format": "xlsx"}, "'format'"),
+        ({**ok, "name": "a,b"}, "'name'"),
+        ({**ok, "files": []}, "'files'"),
+        ({**ok, "colour": 1}, "unknown keys"),
+        ({**ok, "encoding": "klingon"}, "unknown encoding"),
+    ]:
+        with pytest.raises(ConfigError, match=msg):
+            spec_from_config(bad)
+    assert register_custom(None) == []
+
+
+def test_files_globs_select_the_files_and_format_forces_the_reader(tmp_path):
+    """A user's `files` globs decide which files are read (any extension), and `format` the reader;
+    a look-alike file elsewhere is not picked up by content."""
+    from tasks.ingest.detect import find_files
+    from tasks.ingest.parse import parse_to_frames
+    from tasks.ingest.sources.custom import spec_from_config
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "a.txt").write_text('{"p": "q1?", "r": "a1"}\n{"p": "q2?", "r": "a2"}\n')
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "unrelated.jsonl").write_text('{"p": "x?", "r": "y"}\n')
+    spec = spec_from_config({"name": "globbed", "files": ["mine/*.txt"], "format": "jsonl", "fields": {"p": "question", "r": "answer"}})
+    found = find_files(spec, tmp_path)
+    assert [(f.relpath, f.how) for f in found] == [("mine/a.txt", "matched the source's file pattern")]
+    from tasks.ingest.sources import REGISTRY
+
+    REGISTRY.register(spec)
+    try:
+        good, bad = parse_to_frames("globbed", found[0].path, found[0].relpath)
+    finally:
+        REGISTRY.unregister("globbed")
+    assert good["question"].to_list() == ["q1?", "q2?"] and bad.is_empty()
+
+
+def test_parse_task_registers_the_source_in_a_fresh_worker_process(tmp_path):
+    """On a distributed runner the parse task runs where the flow's registration is unknown."""
+    from tasks.ingest.detect import find_files
+    from tasks.ingest.parse import parse_file
+    from tasks.ingest.sources.custom import spec_from_config, unregister_custom
+
+    (tmp_path / "w.jsonl").write_text('{"p": "q?", "r": "a"}\n')
+    cfg = [{"name": "worker-side", "files": ["*.jsonl"], "fields": {"p": "question", "r": "answer"}}]
+    [found] = find_files(spec_from_config(cfg[0]), tmp_path)
+    assert "worker-side" not in REGISTRY
+    try:
+        res = parse_file.fn(found.to_dict(), str(tmp_path / "work"), custom_sources=cfg)
+    finally:
+        unregister_custom(["worker-side"])
+    assert res["records"] == 1 and res["quarantined"] == 0
