@@ -16,7 +16,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dedup_bench import synthetic_frame  # noqa: E402
+from dedup_bench import synthetic_frame
 
 
 def _timed(label: str, rows: int, fn):
@@ -32,7 +32,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=300_000)
     args = ap.parse_args()
-    from tasks import labels, schema
+    from tasks.core import schema
+    from tasks.quality import labels
 
     df = synthetic_frame(args.rows, 0, exact_frac=0.0, near_frac=0.0)
     n = df.height

@@ -7,7 +7,8 @@ import json
 import polars as pl
 import pytest
 
-from tasks import labels, schema
+from tasks.core import schema
+from tasks.quality import labels
 
 
 def _frame(questions, **extra) -> pl.LazyFrame:
