@@ -18,6 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dedup_bench import synthetic_frame
 
+from tasks.core.text import normalise  # noqa: E402
+
 
 def _timed(label: str, rows: int, fn):
     t = time.perf_counter()
@@ -41,7 +43,7 @@ def main() -> None:
     print(f"{n} rows, {cjk} unique CJK questions")
     norm_only = pl.col(schema.QUESTION).fill_null("").str.normalize("NFKC").str.to_lowercase()
     _timed("NFKC + lowercase", n, lambda: df.select(norm_only))
-    _timed("NFKC + lowercase + OpenCC t2s", n, lambda: df.select(labels.normalise_text(pl.col(schema.QUESTION))))
+    _timed("NFKC + lowercase + OpenCC t2s", n, lambda: df.select(normalise(pl.col(schema.QUESTION), simplified=True)))
     out = _timed("label_risk", n, lambda: labels.label_risk(df.lazy()).collect())
     _timed("label_specialty", n, lambda: labels.label_specialty(df.lazy()).collect())
     print(out[schema.RISK_LEVEL].value_counts().sort(schema.RISK_LEVEL).rows())

@@ -40,26 +40,15 @@ import numpy as np
 import polars as pl
 
 from tasks.core import schema
+from tasks.core.text import CJK_PATTERN, normalise
 SHINGLE_SIZE = 3
 # rows per shingle-hashing slice and candidate pairs per verification slice: bound the NumPy
 # temporaries (~50 MB per slice) whatever the pool size
 SHINGLE_CHUNK = 100_000
 VERIFY_CHUNK = 200_000
 DIGEST_CHUNK = 50_000
-CJK_PATTERN = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 _RANK = "__dedup_rank"
 _POS = "__dedup_pos"
-
-
-def _norm(expr: pl.Expr) -> pl.Expr:
-    """NFKC, lowercase, whitespace collapsed and stripped; null → empty."""
-    return (
-        expr.fill_null("")
-        .str.normalize("NFKC")
-        .str.to_lowercase()
-        .str.replace_all(r"\s+", " ")
-        .str.strip_chars()
-    )
 
 
 def lsh_params(threshold: float, num_perm: int, min_recall: float = 0.995) -> tuple[int, int]:
@@ -94,7 +83,7 @@ def _shingle_hashes(questions: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     import polars_hash as plh
 
     k = SHINGLE_SIZE
-    q = _norm(pl.col("q"))
+    q = normalise(pl.col("q"))
     is_cjk = q.str.contains(CJK_PATTERN)
     chars = q.str.replace_all(r"[\s\p{P}\p{S}]", "").str.split("")
     words = q.str.extract_all(r"\w+")
@@ -276,8 +265,8 @@ def dedup(
             raise ValueError(f"dedup needs column {c!r}")
     t0 = time.perf_counter()
     ranked = _ranked(df)
-    # Unit separator between the parts: it cannot come out of _norm's whitespace collapse.
-    key = pl.concat_str([_norm(pl.col(schema.QUESTION)), _norm(pl.col(schema.ANSWER))], separator="\x1f")
+    # Unit separator between the parts: it cannot come out of normalise's whitespace collapse.
+    key = pl.concat_str([normalise(pl.col(schema.QUESTION)), normalise(pl.col(schema.ANSWER))], separator="\x1f")
     ranked = ranked.with_columns(
         key.is_first_distinct().alias("__first"),
         pl.col(schema.ID).first().over(key).alias("__exact_of"),

@@ -65,19 +65,14 @@ from pathlib import Path
 import polars as pl
 
 from tasks.core import schema
+from tasks.core.text import normalise
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 RISK_LEXICON_FILE = "risk.v1.json"
 SPECIALTY_LEXICON_FILE = "specialty.v1.json"
 EVAL_SET = Path(__file__).resolve().parents[2] / "tests" / "data" / "risk_eval.jsonl"
 
-# CJK Unified Ideographs (+ extension A and compatibility ideographs): rows that need OpenCC.
-CJK_PATTERN = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 # Roles whose history turns are the user's own words.
 USER_ROLES = ["user", "human", "patient", "患者", "病人"]
-# OpenCC batches: a separator no dictionary touches (private-use code point) and a batch size
-# that keeps each C++ call in the low-megabyte range.
-_OPENCC_SEP = "\ue000"
-_OPENCC_BATCH = 20_000
 
 _RISK_TMP = "__risk_text"
 _SPEC_TMP = "__specialty_text"
@@ -161,66 +156,6 @@ SPECIALTY_LEXICON_VERSION: str = load_lexicon(SPECIALTY_LEXICON_FILE)["version"]
 # Normalisation
 
 
-@functools.cache
-def _opencc_t2s():
-    """An OpenCC traditional→simplified converter with a ``convert(str) -> str`` method."""
-    try:
-        from opencc import OpenCC  # official bindings' public API
-
-        return OpenCC("t2s")
-    except ImportError:
-        # Some installs ship the C extension without opencc/__init__.py (the venv here does);
-        # the extension's own class needs the config path and the UTF-8 byte length.
-        from opencc.clib import opencc_clib
-
-        config = Path(opencc_clib.__file__).parent / "share" / "opencc" / "t2s.json"
-        raw = opencc_clib._OpenCC(str(config))
-
-        class _Converter:
-            def convert(self, text: str) -> str:
-                b = text.encode("utf-8")
-                return raw.convert(b, len(b))
-
-        return _Converter()
-
-
-def to_simplified(strings: list[str]) -> list[str]:
-    """Traditional→simplified for many strings in a few OpenCC calls (batched, order kept)."""
-    cc = _opencc_t2s()
-    out: list[str] = []
-    for i in range(0, len(strings), _OPENCC_BATCH):
-        chunk = strings[i : i + _OPENCC_BATCH]
-        converted = cc.convert(_OPENCC_SEP.join(chunk)).split(_OPENCC_SEP)
-        if len(converted) != len(chunk):  # never seen; stay correct if a dictionary eats the separator
-            converted = [cc.convert(s) for s in chunk]
-        out.extend(converted)
-    return out
-
-
-def _t2s_series(s: pl.Series) -> pl.Series:
-    """OpenCC over the unique CJK-bearing strings of a Series; the rest pass through."""
-    uniq = s.filter(s.str.contains(CJK_PATTERN)).unique(maintain_order=True)
-    if uniq.len() == 0:
-        return s
-    # Strings without the separator only; one containing it is converted on its own.
-    plain = uniq.filter(~uniq.str.contains(_OPENCC_SEP, literal=True)).to_list()
-    odd = uniq.filter(uniq.str.contains(_OPENCC_SEP, literal=True)).to_list()
-    cc = _opencc_t2s()
-    old = plain + odd
-    new = to_simplified(plain) + [cc.convert(x) for x in odd]
-    return s.replace(pl.Series(old, dtype=pl.String), pl.Series(new, dtype=pl.String))
-
-
-def normalise_text(expr: pl.Expr) -> pl.Expr:
-    """NFKC, lowercase, traditional→simplified (OpenCC on unique CJK strings only)."""
-    return (
-        expr.fill_null("")
-        .str.normalize("NFKC")
-        .str.to_lowercase()
-        .map_batches(_t2s_series, return_dtype=pl.String)
-    )
-
-
 def _matched_text(names: list[str]) -> pl.Expr:
     """The text labels are computed on: question plus the user turns of history."""
     question = pl.col(schema.QUESTION).fill_null("")
@@ -281,7 +216,7 @@ def label_risk(lf: pl.LazyFrame) -> pl.LazyFrame:
         [pl.when(pl.col(flags[r])).then(pl.lit(r)).otherwise(pl.lit(None, dtype=pl.String)) for r in ids]
     ).list.drop_nulls()
     return (
-        lf.with_columns(normalise_text(_matched_text(names)).alias(_RISK_TMP))
+        lf.with_columns(normalise(_matched_text(names), simplified=True).alias(_RISK_TMP))
         .with_columns([fired[r].alias(flags[r]) for r in ids])
         .with_columns(
             level.cast(pl.String).alias(schema.RISK_LEVEL),
@@ -318,7 +253,7 @@ def label_specialty(lf: pl.LazyFrame) -> pl.LazyFrame:
         .otherwise(pl.lit(lex["fallback"]))
     )
     return (
-        lf.with_columns(normalise_text(_matched_text(names)).alias(_SPEC_TMP))
+        lf.with_columns(normalise(_matched_text(names), simplified=True).alias(_SPEC_TMP))
         .with_columns(pl.coalesce(mapped, classified).cast(pl.String).alias(schema.SPECIALTY))
         .drop(_SPEC_TMP)
     )

@@ -54,6 +54,7 @@ from tasks.core.caching import RL_EXPORT
 from tasks.core.errors import MedprepError
 from tasks.core.storage import sha256_file, swap_in, write_atomic, write_ndjson
 from tasks.core.storage import write_text as storage_write_text
+from tasks.core.text import CJK_WIDE
 from tasks.export.rl.launch import command, write_launch_files
 from tasks.export.rl.reward import correctness
 
@@ -144,10 +145,7 @@ PARQUET_OPTIONS: dict[str, Any] = {
 }
 
 # ------------------------------------------------------------------------ token estimate
-_CJK_CLASS = (
-    "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef"
-    "\U00020000-\U0002ffff"
-)
+_CJK_CLASS = CJK_WIDE
 _CJK_RE = f"[{_CJK_CLASS}]"
 _WORD_RE = f"[^\\s{_CJK_CLASS}]+"
 _CJK_PY = re.compile(_CJK_RE)

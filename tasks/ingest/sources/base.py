@@ -16,6 +16,7 @@ import polars as pl
 import polars_hash  # noqa: F401  (registers the .chash namespace)
 
 from tasks.core import schema as S
+from tasks.core.text import CJK_PATTERN
 ParseFn = Callable[[pl.DataFrame], pl.LazyFrame]
 
 
@@ -117,7 +118,6 @@ class Registry:
         return sorted((s for s in self if s.priority is not None), key=lambda s: s.priority)
 
 
-_CJK = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 _THINK_TAG = r"</?think>"
 
 
@@ -127,7 +127,7 @@ def _blank(col: str) -> pl.Expr:
 
 def language_expr(col: str = S.QUESTION) -> pl.Expr:
     """'zh' when at least 10% of the characters are CJK ideographs, else 'en'."""
-    cjk = pl.col(col).str.count_matches(_CJK).cast(pl.Float64)
+    cjk = pl.col(col).str.count_matches(CJK_PATTERN).cast(pl.Float64)
     total = pl.col(col).str.len_chars().cast(pl.Float64)
     return pl.when(cjk >= 0.1 * total).then(pl.lit("zh")).otherwise(pl.lit("en"))
 

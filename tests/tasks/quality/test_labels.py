@@ -132,14 +132,6 @@ def test_columns_dtypes_and_untouched_columns():
     assert set(got[schema.RISK_LEVEL]) <= set(schema.RISK_LEVELS)
 
 
-def test_to_simplified_keeps_order_and_separator_safe():
-    out = labels.to_simplified(["頭痛", "abc", "醫院"])
-    assert out == ["头痛", "abc", "医院"]
-    s = pl.Series(["懷孕", "x\ue000懷孕", "plain", None, "懷孕"])
-    got = labels._t2s_series(s).to_list()
-    assert got == ["怀孕", "x\ue000怀孕", "plain", None, "怀孕"]
-
-
 def _spec(questions, specialty) -> list[str]:
     lf = _frame(questions).with_columns(pl.Series(schema.SPECIALTY, specialty, dtype=pl.String))
     return labels.label_specialty(lf).collect()[schema.SPECIALTY].to_list()

@@ -1,0 +1,99 @@
+"""One definition of each text concept: what counts as Chinese, how text is normalised.
+
+Language detection, dedup, risk labels and the RL token estimate all import from here, so they
+agree about what a CJK character is. The reward module (``tasks/export/rl/reward.py``) is loaded
+by trainers by file path and must stay standard-library only: it keeps its own copy of
+:data:`CJK_SCRIPT`, and ``tests/tasks/core/test_text.py`` asserts the two are equal.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from pathlib import Path
+
+import polars as pl
+
+# Character classes (the inside of a regex [...]), from narrowest to widest.
+# Chinese characters: CJK Unified Ideographs, extension A, compatibility ideographs, extensions B+.
+CJK_IDEOGRAPHS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
+# Scripts written without spaces, one token per character: the ideographs, kana and hangul.
+CJK_SCRIPT = CJK_IDEOGRAPHS + "\u3040-\u309f\u30a0-\u30ff\uac00-\ud7af"
+# ... plus CJK punctuation and full-width forms, which tokenizers also spend a token on each.
+CJK_WIDE = CJK_SCRIPT + "\u3000-\u303f\uff00-\uffef"
+
+CJK_PATTERN = f"[{CJK_IDEOGRAPHS}]"  # "contains Chinese"
+
+_OPENCC_SEP = "\ue000"  # private-use character between strings joined for one OpenCC call
+_OPENCC_BATCH = 20_000
+
+
+def normalise(expr: pl.Expr, *, simplified: bool = False) -> pl.Expr:
+    """NFKC, lowercase, whitespace runs collapsed to one space and stripped; null -> "".
+
+    ``simplified`` also converts traditional to simplified Chinese (OpenCC ``t2s``, run only on
+    the unique strings that contain a Chinese character).
+    """
+    out = (
+        expr.fill_null("")
+        .str.normalize("NFKC")
+        .str.to_lowercase()
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+    return out.map_batches(_t2s_series, return_dtype=pl.String) if simplified else out
+
+
+def normalise_str(text: str | None) -> str:
+    """:func:`normalise` for one Python string (without ``simplified``)."""
+    return " ".join(unicodedata.normalize("NFKC", text or "").lower().split())
+
+
+@functools.cache
+def _opencc_t2s():
+    """An OpenCC traditional->simplified converter with a ``convert(str) -> str`` method."""
+    try:
+        from opencc import OpenCC  # official bindings' public API
+
+        return OpenCC("t2s")
+    except ImportError:
+        # Some installs ship the C extension without opencc/__init__.py;
+        # the extension's own class needs the config path and the UTF-8 byte length.
+        from opencc.clib import opencc_clib
+
+        config = Path(opencc_clib.__file__).parent / "share" / "opencc" / "t2s.json"
+        raw = opencc_clib._OpenCC(str(config))
+
+        class _Converter:
+            def convert(self, text: str) -> str:
+                b = text.encode("utf-8")
+                return raw.convert(b, len(b))
+
+        return _Converter()
+
+
+def to_simplified(strings: list[str]) -> list[str]:
+    """Traditional->simplified for many strings in a few OpenCC calls (batched, order kept)."""
+    cc = _opencc_t2s()
+    out: list[str] = []
+    for i in range(0, len(strings), _OPENCC_BATCH):
+        chunk = strings[i : i + _OPENCC_BATCH]
+        converted = cc.convert(_OPENCC_SEP.join(chunk)).split(_OPENCC_SEP)
+        if len(converted) != len(chunk):  # stay correct if a dictionary ever eats the separator
+            converted = [cc.convert(s) for s in chunk]
+        out.extend(converted)
+    return out
+
+
+def _t2s_series(s: pl.Series) -> pl.Series:
+    """OpenCC over the unique Chinese-bearing strings of a Series; the rest pass through."""
+    uniq = s.filter(s.str.contains(CJK_PATTERN)).unique(maintain_order=True)
+    if uniq.len() == 0:
+        return s
+    # Strings without the separator are batched; one containing it is converted on its own.
+    plain = uniq.filter(~uniq.str.contains(_OPENCC_SEP, literal=True)).to_list()
+    odd = uniq.filter(uniq.str.contains(_OPENCC_SEP, literal=True)).to_list()
+    cc = _opencc_t2s()
+    new = to_simplified(plain) + [cc.convert(x) for x in odd]
+    return s.replace(pl.Series(plain + odd, dtype=pl.String), pl.Series(new, dtype=pl.String))
+
