@@ -38,7 +38,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=5_000)
     ap.add_argument("--weights", default="medical-o1:0.5,delicate-medical:0.2,chinese-dialogue:0.3")
     args = ap.parse_args()
-    from bench import synth, synth_sources as ss
+    from bench import synth
+    from bench import synth_sources as ss
     from flows.prepare import prepare
 
     work = Path(tempfile.mkdtemp(prefix="medprep-mixed-"))

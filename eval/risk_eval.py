@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
-from tasks.quality.labels import EVAL_SET, evaluate as _evaluate  # noqa: E402
+from tasks.quality.labels import EVAL_SET  # noqa: E402
+from tasks.quality.labels import evaluate as _evaluate  # noqa: E402
 
 RECALL_HIGH_MIN = 0.9
 PRECISION_HIGH_MIN = 0.8

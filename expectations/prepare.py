@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import great_expectations.expectations as gxe
 
-from tasks.export.records import THINK_OUTPUT_REGEX
 from tasks.core.schema import LANGUAGES, RISK_LEVELS
+from tasks.export.records import THINK_OUTPUT_REGEX
 
 SUITE_NAME = "medprep.prepare"
 THINK_OUTPUT = "think_output"

@@ -9,18 +9,18 @@ from pathlib import Path
 from prefect import flow, unmapped
 
 from tasks.core import report
-from tasks.export.datacard import card_context
-from tasks.ingest.detect import auto_not_found, detect_files
-from tasks.ingest.download import download_source
-from tasks.quality.gate import run_gate
 from tasks.core.locking import output_lock
 from tasks.core.logs import log
+from tasks.export.datacard import card_context
 from tasks.export.outputs import write_outputs
+from tasks.ingest.detect import auto_not_found, detect_files
+from tasks.ingest.download import download_source
 from tasks.ingest.parse import parse_file
 from tasks.ingest.plan import parse_sources
+from tasks.ingest.sources.custom import register_custom, unregister_custom
+from tasks.quality.gate import run_gate
 from tasks.quality.pool import build_pool
 from tasks.sample import SampleConfig, sample_pool
-from tasks.ingest.sources.custom import register_custom, unregister_custom
 
 
 def _version() -> str:

@@ -14,11 +14,10 @@ import polars as pl
 import polars_hash  # noqa: F401  (registers .chash)
 from prefect import task
 
-from tasks.core.caching import FILES, file_sha256
-from tasks.core.logs import log
-
 from tasks.core import schema as S
+from tasks.core.caching import FILES, file_sha256
 from tasks.core.errors import ConfigError
+from tasks.core.logs import log
 from tasks.core.storage import write_parquet
 
 SPLIT = "split"

@@ -230,7 +230,7 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
     lines += ["## Output files", ""]
     out_rows = [[k, f"{v['rows']:,}", f"`{v['sha256']}`"] for k, v in sorted(files.items())]
     rl = ctx.get("rl") or {}
-    for fmt, splits in sorted(rl.get("exports", {}).items()):
+    for _fmt, splits in sorted(rl.get("exports", {}).items()):
         for _, v in sorted(splits.items()):
             out_rows.append([f"rl/{v['path']}", f"{v['rows']:,}", f"`{v['sha256']}`"])
     lines.append(md_table(["file", "rows", "sha256"], out_rows))

@@ -17,9 +17,9 @@ from prefect import task
 from tasks.core import schema as S
 from tasks.core.caching import FILES
 from tasks.core.logs import log
+from tasks.core.storage import sha256_file, swap_in, write_ndjson
 from tasks.export.records import training_records
 from tasks.sample import SPLIT
-from tasks.core.storage import sha256_file, swap_in, write_ndjson
 
 STAGING = ".staging"
 CARD = "DATA_CARD.md"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from tasks.core import schema as S
+
 THINK_OPEN = "<think>\n"
 THINK_CLOSE = "\n</think>\n\n"
 # what a well-formed output with reasoning looks like; the gate's regex and the reward's

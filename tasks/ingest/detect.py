@@ -11,10 +11,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.core.errors import SourceNotFoundError
+from tasks.core.storage import sha256_file
 from tasks.ingest.readers import FORMATS, detect_format, is_lfs_pointer, sniff_keys
 from tasks.ingest.sources import REGISTRY
 from tasks.ingest.sources.base import SourceSpec
-from tasks.core.storage import sha256_file
 
 # folders medprep itself writes under a data dir; never read back as input
 SKIP_DIRS = {".work", ".staging", "processed", "quarantine", "rl", ".git", "__pycache__"}

@@ -12,7 +12,6 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.core.logs import log
-
 from tasks.ingest.sources import REGISTRY
 
 DEFAULT_DOMAIN = "www.modelscope.cn"

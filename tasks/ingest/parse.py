@@ -8,14 +8,13 @@ from pathlib import Path
 import polars as pl
 from prefect import task
 
+from tasks.core import schema as S
 from tasks.core.caching import FILES, file_sha256
 from tasks.core.logs import log
-
-from tasks.core import schema as S
+from tasks.core.storage import PARQUET_OPTS, atomic_path, write_parquet
 from tasks.ingest.readers import iter_records
 from tasks.ingest.sources import REGISTRY
 from tasks.ingest.sources.base import parse_file_frames
-from tasks.core.storage import PARQUET_OPTS, atomic_path, write_parquet
 
 
 def iter_parsed(source: str, path: str, relpath: str):

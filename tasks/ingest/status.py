@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tasks.core.errors import MedprepError
 from tasks.ingest.detect import find_files, not_found_message
 from tasks.ingest.download import modelscope_host, probe
-from tasks.core.errors import MedprepError
 from tasks.ingest.sources import REGISTRY
 
 

@@ -41,6 +41,7 @@ import polars as pl
 
 from tasks.core import schema
 from tasks.core.text import CJK_PATTERN, normalise
+
 SHINGLE_SIZE = 3
 # rows per shingle-hashing slice and candidate pairs per verification slice: bound the NumPy
 # temporaries (~50 MB per slice) whatever the pool size

@@ -8,11 +8,10 @@ from pathlib import Path
 import polars as pl
 from prefect import task
 
-from tasks.core.caching import FILES
-from tasks.core.logs import log
-
 from tasks.core import schema as S
+from tasks.core.caching import FILES
 from tasks.core.errors import GateFailedError
+from tasks.core.logs import log
 from tasks.export.records import has_reasoning, output_expr
 
 GATE_COLUMNS = [S.ID, S.SOURCE, S.LANGUAGE, S.QUESTION, S.ANSWER, S.RISK_LEVEL]

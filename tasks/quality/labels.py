@@ -66,6 +66,7 @@ import polars as pl
 
 from tasks.core import schema
 from tasks.core.text import normalise
+
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 RISK_LEXICON_FILE = "risk.v1.json"
 SPECIALTY_LEXICON_FILE = "specialty.v1.json"

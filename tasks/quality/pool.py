@@ -8,11 +8,10 @@ from pathlib import Path
 import polars as pl
 from prefect import task
 
-from tasks.core.caching import FILES, file_sha256
-from tasks.core.logs import log
-
 from tasks.core import schema as S
+from tasks.core.caching import FILES, file_sha256
 from tasks.core.errors import BadFileError
+from tasks.core.logs import log
 from tasks.core.storage import write_parquet
 
 

@@ -17,6 +17,7 @@ import polars_hash  # noqa: F401  (registers the .chash namespace)
 
 from tasks.core import schema as S
 from tasks.core.text import CJK_PATTERN
+
 ParseFn = Callable[[pl.DataFrame], pl.LazyFrame]
 
 

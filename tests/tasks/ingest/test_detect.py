@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tasks.ingest.detect import detect_files, find_files
 from tasks.core.errors import SourceNotFoundError
+from tasks.ingest.detect import detect_files, find_files
 from tasks.ingest.sources import REGISTRY
 
 SPEC = REGISTRY["medical-o1"]

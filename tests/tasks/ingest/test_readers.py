@@ -79,7 +79,7 @@ def test_gb18030_bom_is_dropped(tmp_path):
 
 def test_undecodable_bytes_name_the_byte_offset(tmp_path):
     p = tmp_path / "bad.csv"
-    p.write_bytes("department,title,ask,answer\n".encode() + b"a,b,c,\xff\xff\n")
+    p.write_bytes(b"department,title,ask,answer\n" + b"a,b,c,\xff\xff\n")
     with pytest.raises(BadFileError, match=r"cannot be decoded as utf-8 \(byte 34\)"):
         read_csv(p, SCHEMA, "utf-8")
 

@@ -7,8 +7,8 @@ import pytest
 
 from tasks.core import schema as S
 from tasks.core.errors import GateFailedError
-from tasks.quality.gate import gate_frame, run_gate, validate
 from tasks.core.storage import write_parquet
+from tasks.quality.gate import gate_frame, run_gate, validate
 
 
 def frame(n: int = 6) -> pl.DataFrame:

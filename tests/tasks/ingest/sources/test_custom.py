@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 
 from tasks.core import schema as S
-from tasks.ingest.detect import find_files
 from tasks.core.errors import ConfigError
+from tasks.ingest.detect import find_files
 from tasks.ingest.parse import parse_to_frames
 from tasks.ingest.sources import REGISTRY
 from tasks.ingest.sources.custom import register_custom, spec_from_config, unregister_custom

@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from tasks.core import schema as S
-from tasks.ingest.detect import find_files
 from tasks.core.errors import BadFileError
+from tasks.ingest.detect import find_files
 from tasks.ingest.parse import parse_to_frames
 from tasks.ingest.sources import REGISTRY
 from tests.conftest import real_sample
