@@ -133,11 +133,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "sources":
-            from tasks.ingest.sources.custom import register_custom
+            from tasks.ingest.sources import build_registry
             from tasks.ingest.status import print_sources
 
-            register_custom(args.source_config)
-            print_sources(args.raw_dir, probe_network=not args.offline)
+            print_sources(args.raw_dir, probe_network=not args.offline, registry=build_registry(args.source_config))
             return 0
         _install_log_filter()
         if args.command == "prepare":

@@ -17,7 +17,7 @@ from tasks.ingest.detect import auto_not_found, detect_files
 from tasks.ingest.download import download_source
 from tasks.ingest.parse import parse_file
 from tasks.ingest.plan import parse_sources
-from tasks.ingest.sources.custom import register_custom, unregister_custom
+from tasks.ingest.sources import REGISTRY, build_registry
 from tasks.quality.gate import run_gate
 from tasks.quality.pool import build_pool
 from tasks.sample import SampleConfig, sample_pool
@@ -57,18 +57,15 @@ def prepare(
     custom_sources: list[dict] | str | None = None,
 ) -> dict:
     """Prepare gated, risk-balanced RL training data from medical QA sources."""
-    custom = register_custom(custom_sources)  # user-defined sources exist for this run only
-    try:
-        return _prepare(sources, download, raw_dir, out_dir, max_prompt_tokens if export_rl else 0,
-                        SampleConfig(sample_size, seed, None, min_high, min_low, val_fraction, allow_out_of_range),
-                        custom_sources)
-    finally:
-        unregister_custom(custom)
+    return _prepare(sources, download, raw_dir, out_dir, max_prompt_tokens if export_rl else 0,
+                    SampleConfig(sample_size, seed, None, min_high, min_low, val_fraction, allow_out_of_range),
+                    custom_sources)
 
 
 def _prepare(sources, download: bool, raw_dir: str, out_dir: str, rl_budget: int, cfg: SampleConfig,
              custom_sources: list[dict] | str | None) -> dict:
-    plan = parse_sources(sources)
+    registry = build_registry(custom_sources)  # this run's sources: built-ins + user-defined
+    plan = parse_sources(sources, registry)
     cfg = replace(cfg, weights=plan.weights)
     cfg.check()
     work = str(Path(out_dir) / ".work")
@@ -78,9 +75,10 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, rl_budget: int
         downloads: dict[str, dict] = {}
         files: list[dict] = []
         for source in plan.sources:  # auto-load: priority order until one source has files
-            if download:
-                downloads[source] = _fetch(source, raw_dir)
-            files += detect_files(source, raw_dir, required=plan.required)
+            if download:  # user-defined sources have no ModelScope id: local files only
+                downloads[source] = _fetch(source, raw_dir) if source in REGISTRY else {
+                    "source": source, "status": "not-on-modelscope", "message": "no ModelScope id; reading data/raw"}
+            files += detect_files(source, raw_dir, required=plan.required, custom_sources=custom_sources)
             if plan.mode == "auto" and files:
                 break
         if not files:
@@ -97,7 +95,7 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, rl_budget: int
         report.publish_counts(label, sample["sample_path"])
         progress.step("sample", f"{sample['report']['drawn']:,} records drawn")
         quarantines = [p["quarantine_path"] for p in parsed] + [pool["dedup_quarantine_path"]]
-        card_ctx = card_context(_version(), files, downloads, parsed, pool, gate, asdict(cfg), sample)
+        card_ctx = card_context(_version(), files, downloads, parsed, pool, gate, asdict(cfg), sample, registry)
         written = write_outputs(sample["sample_path"], quarantines, out_dir, card_ctx, rl_budget)
         rl = written["rl"]
         progress.step("write", f"{len(written['files'])} files in {out_dir}" + (f", {rl['rows']:,} RL prompts" if rl else ""))

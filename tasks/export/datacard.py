@@ -259,9 +259,12 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
 
 
 def card_context(version: str, files: list[dict], downloads: dict, parsed: list[dict], pool: dict,
-                 gate: list[dict], cfg: dict, sample: dict) -> dict:
-    """What the card needs from the run's steps (plain dicts; the written files are added later)."""
+                 gate: list[dict], cfg: dict, sample: dict, registry=None) -> dict:
+    """What the card needs from the run's steps (plain dicts; the written files are added later);
+    ``registry`` is the run's source registry (built-ins when None)."""
     from tasks.ingest.sources import REGISTRY
+
+    registry = registry or REGISTRY
 
     used = sorted({f["source"] for f in files})
     return {
@@ -269,8 +272,8 @@ def card_context(version: str, files: list[dict], downloads: dict, parsed: list[
         "sources": used,
         "files": files,
         "downloads": downloads,
-        "modelscope_ids": {s: REGISTRY[s].modelscope_id for s in used},
-        "licenses": {s: REGISTRY[s].license for s in used},
+        "modelscope_ids": {s: registry[s].modelscope_id for s in used},
+        "licenses": {s: registry[s].license for s in used},
         "parsed": parsed,
         "pool": pool,
         "gate": gate,

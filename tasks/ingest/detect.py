@@ -13,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from tasks.core.errors import SourceNotFoundError
 from tasks.core.storage import sha256_file
 from tasks.ingest.readers import FORMATS, detect_format, is_lfs_pointer, sniff_keys
-from tasks.ingest.sources import REGISTRY
+from tasks.ingest.sources import REGISTRY, build_registry
 from tasks.ingest.sources.base import SourceSpec
 
 # folders medprep itself writes under a data dir; never read back as input
@@ -124,9 +124,10 @@ def not_found_message(spec: SourceSpec, raw_dir: Path) -> str:
 
 
 @task(name="detect-files", cache_policy=NO_CACHE)  # looks at the disk every run
-def detect_files(source: str, raw_dir: str, required: bool = True) -> list[dict]:
-    """Find the source's input files under raw_dir (names, clones, cache, renamed copies)."""
-    spec = REGISTRY[source]
+def detect_files(source: str, raw_dir: str, required: bool = True, custom_sources=None) -> list[dict]:
+    """Find the source's input files under raw_dir (names, clones, cache, renamed copies);
+    ``custom_sources`` are the run's user-defined sources (see ``build_registry``)."""
+    spec = build_registry(custom_sources)[source]
     found = find_files(spec, Path(raw_dir))
     if not found and required:
         raise SourceNotFoundError(not_found_message(spec, Path(raw_dir)))

@@ -13,28 +13,32 @@ from tasks.core.caching import FILES, file_sha256
 from tasks.core.logs import log
 from tasks.core.storage import PARQUET_OPTS, atomic_path, write_parquet
 from tasks.ingest.readers import iter_records
-from tasks.ingest.sources import REGISTRY
-from tasks.ingest.sources.base import parse_file_frames
+from tasks.ingest.sources import REGISTRY, build_registry
+from tasks.ingest.sources.base import SourceSpec, parse_file_frames
 
 
-def iter_parsed(source: str, path: str, relpath: str):
+def _spec(source: str | SourceSpec) -> SourceSpec:
+    return source if isinstance(source, SourceSpec) else REGISTRY[source]
+
+
+def iter_parsed(source: str | SourceSpec, path: str, relpath: str):
     """Read and parse one file batch by batch -> (canonical records, quarantined records) per batch.
 
     CSV streams in bounded memory (a 1 GB GB18030 file never sits in memory whole); the other
     formats are one batch.
     """
-    spec = REGISTRY[source]
+    spec = _spec(source)
     for raw, reader_bad in iter_records(Path(path), dict(spec.read_schema), spec.encoding, spec.format):
         yield parse_file_frames(spec, raw, reader_bad, relpath)
 
 
-def parse_to_frames(source: str, path: str, relpath: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def parse_to_frames(source: str | SourceSpec, path: str, relpath: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Read and parse one whole file -> (canonical records, quarantined records)."""
     goods, bads = zip(*iter_parsed(source, path, relpath))
     return pl.concat(goods), pl.concat(bads)
 
 
-def write_parsed(source: str, path: str, relpath: str, dest: Path) -> tuple[int, pl.DataFrame]:
+def write_parsed(source: str | SourceSpec, path: str, relpath: str, dest: Path) -> tuple[int, pl.DataFrame]:
     """Stream one file's parsed batches into a Parquet file (atomically) -> (records, quarantine)."""
     import pyarrow.parquet as pq
 
@@ -54,18 +58,15 @@ def write_parsed(source: str, path: str, relpath: str, dest: Path) -> tuple[int,
 @task(name="parse-file", cache_policy=FILES, persist_result=True)
 def parse_file(found: dict, work_dir: str, custom_sources: list[dict] | str | None = None) -> dict:
     """Parse one detected file into work_dir as Parquet; returns paths and counts."""
-    if found["source"] not in REGISTRY:
-        # a worker process of a distributed task runner has not seen the flow's run-time
-        # registration of user-defined sources: register them here from the same parameter
-        from tasks.ingest.sources.custom import register_custom
-
-        register_custom(custom_sources)
+    # the run's own registry, built here from the same parameter: a worker process of a
+    # distributed task runner needs nothing from the flow's process
+    spec = build_registry(custom_sources)[found["source"]]
     logger = log()
     t0 = time.perf_counter()
     stem = f"{found['source']}--{found['sha256'][:16]}"
     out = Path(work_dir) / "parsed"
     records = out / f"{stem}.parquet"
-    n_good, bad = write_parsed(found["source"], found["path"], found["relpath"], records)
+    n_good, bad = write_parsed(spec, found["path"], found["relpath"], records)
     quarantine = write_parquet(bad, out / f"{stem}.quarantine.parquet")
     secs = time.perf_counter() - t0
     logger.info(
@@ -78,6 +79,7 @@ def parse_file(found: dict, work_dir: str, custom_sources: list[dict] | str | No
         "quarantine_path": str(quarantine),
         "records_sha256": file_sha256(records),
         "quarantine_sha256": file_sha256(quarantine),
+        "fields": list(spec.fields),
         "records": n_good,
         "quarantined": bad.height,
         "seconds": round(secs, 3),

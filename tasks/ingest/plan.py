@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 from tasks.core.errors import ConfigError
-from tasks.ingest.sources import REGISTRY
+from tasks.ingest.sources import REGISTRY, Registry
 
 ENV_VAR = "DATASET_CHOICE"  # the seed guide's users export this
 
@@ -32,14 +32,16 @@ class SourcePlan:
         return self.mode == "named"
 
 
-def parse_sources(value: str | list[str] | None) -> SourcePlan:
-    """Parse a source list; None/"" -> $DATASET_CHOICE, else priority auto-load; "all" -> every source with data."""
+def parse_sources(value: str | list[str] | None, registry: Registry = REGISTRY) -> SourcePlan:
+    """Parse a source list; None/"" -> $DATASET_CHOICE, else priority auto-load; "all" -> every source with data.
+
+    ``registry`` is the run's (built-ins plus user-defined sources)."""
     if value is None or value == "" or value == []:
         value = os.environ.get(ENV_VAR) or None
     if value is None:
-        return SourcePlan(tuple(s.name for s in REGISTRY.by_priority()), None, mode="auto")
+        return SourcePlan(tuple(s.name for s in registry.by_priority()), None, mode="auto")
     if value == "all":
-        return SourcePlan(tuple(REGISTRY.names()), None, mode="all")
+        return SourcePlan(tuple(registry.names()), None, mode="all")
     items = value if isinstance(value, list) else [v for v in str(value).split(",")]
     names: list[str] = []
     raw_weights: dict[str, float] = {}
@@ -48,7 +50,7 @@ def parse_sources(value: str | list[str] | None) -> SourcePlan:
             continue
         name, _, weight = item.partition(":")
         name = name.strip()
-        REGISTRY[name]  # raises ConfigError naming the known sources
+        registry[name]  # raises ConfigError naming the known sources
         if name in names:
             raise ConfigError(f"source {name!r} is listed twice in {value!r}")
         names.append(name)
@@ -61,7 +63,7 @@ def parse_sources(value: str | list[str] | None) -> SourcePlan:
                 raise ConfigError(f"weight of {name!r} must be > 0, got {w}")
             raw_weights[name] = w
     if not names:
-        raise ConfigError(f"no source named in {value!r}; known: {', '.join(REGISTRY.names())}")
+        raise ConfigError(f"no source named in {value!r}; known: {', '.join(registry.names())}")
     if raw_weights and len(raw_weights) != len(names):
         missing = [n for n in names if n not in raw_weights]
         raise ConfigError(f"give a weight to every source or to none; missing for {missing}")

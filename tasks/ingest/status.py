@@ -7,20 +7,20 @@ from pathlib import Path
 from tasks.core.errors import MedprepError
 from tasks.ingest.detect import find_files, not_found_message
 from tasks.ingest.download import modelscope_host, probe
-from tasks.ingest.sources import REGISTRY
+from tasks.ingest.sources import REGISTRY, Registry
 
 
-def source_status(raw_dir: str) -> list[dict]:
+def source_status(raw_dir: str, registry: Registry = REGISTRY) -> list[dict]:
     """One row per registered source: files found (with how) and records / quarantined per file."""
     from tasks.ingest.parse import parse_to_frames
 
     rows = []
-    for spec in REGISTRY:
+    for spec in registry:
         found = find_files(spec, Path(raw_dir))
         files = []
         for f in found:
             try:
-                good, bad = parse_to_frames(spec.name, f.path, f.relpath)
+                good, bad = parse_to_frames(spec, f.path, f.relpath)
                 files.append({"relpath": f.relpath, "how": f.how, "records": good.height, "quarantined": bad.height})
             except MedprepError as err:
                 files.append({"relpath": f.relpath, "how": f.how, "error": str(err)})
@@ -30,14 +30,14 @@ def source_status(raw_dir: str) -> list[dict]:
     return rows
 
 
-def print_sources(raw_dir: str, probe_network: bool = True) -> None:
+def print_sources(raw_dir: str, probe_network: bool = True, registry: Registry = REGISTRY) -> None:
     """Print the status table for humans."""
     if probe_network:
         host = modelscope_host()
         reason = probe(host)
         print(f"ModelScope ({host}): {'reachable' if reason is None else 'unreachable — ' + reason}")
     print(f"Looking under {raw_dir}/\n")
-    for row in source_status(raw_dir):
+    for row in source_status(raw_dir, registry):
         prio = f"priority {row['priority']}" if row["priority"] is not None else "not auto-loaded"
         print(f"{row['source']}  —  {row['title']}  [{row['modelscope_id'] or 'manual files only'}; {prio}]")
         for f in row["files"]:

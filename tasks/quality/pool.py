@@ -24,13 +24,11 @@ def label(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 def empty_pool_message(parsed: list[dict]) -> str:
     """Why no record survived: per file, the records parsed and the quarantine reasons."""
-    from tasks.ingest.sources import REGISTRY
-
     parts = []
     for p in sorted(parsed, key=lambda p: (p["source"], p["relpath"])):
         bad = pl.read_parquet(p["quarantine_path"], columns=[S.REASON])
         reasons = ", ".join(f"{r}: {n}" for r, n in bad.group_by(S.REASON).len().sort(S.REASON).iter_rows())
-        fields = ", ".join(REGISTRY[p["source"]].fields) if p["source"] in REGISTRY else "?"
+        fields = ", ".join(p.get("fields") or ["?"])
         parts.append(f"{p['relpath']} ({p['source']}, fields {fields}): {p['records']} usable, "
                      f"{p['quarantined']} quarantined" + (f" ({reasons})" if reasons else ""))
     return ("no usable record in the input files: " + "; ".join(parts)

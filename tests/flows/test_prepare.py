@@ -144,6 +144,24 @@ def test_user_defined_source_gets_the_same_pipeline(tmp_path):
     assert "my-qa" not in REGISTRY  # registered for that run only
 
 
+def test_two_runs_same_custom_name_different_mappings_use_their_own_definition(tmp_path):
+    """One process, two runs, one user-defined source name, two field mappings: each run's
+    outputs follow its own mapping (nothing global keeps the first definition)."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    recs = [{"q": f"My {i}-year-old child swallowed a button battery, what now?" if i % 2 else f"What is the history of vaccine number {i}?",
+             "short": f"Short {i}.", "long": f"A longer answer {i}."} for i in range(30)]
+    (raw / "mine.jsonl").write_text("\n".join(json.dumps(r) for r in recs) + "\n")
+    answers = []
+    for field in ("short", "long"):
+        cfg = [{"name": "same", "files": ["mine.jsonl"], "fields": {"q": "question", field: "answer"}}]
+        out = tmp_path / field
+        prepare(sources="same", custom_sources=cfg, download=False, raw_dir=str(raw), out_dir=str(out), export_rl=False)
+        lines = (out / "processed/train.jsonl").read_text(encoding="utf-8").splitlines()
+        answers.append({json.loads(x)["output"].split()[0] for x in lines})
+    assert answers == [{"Short"}, {"A"}]
+
+
 def test_real_samples_of_three_sources_make_one_dataset(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()

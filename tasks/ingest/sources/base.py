@@ -90,10 +90,6 @@ class Registry:
         self._specs[spec.name] = spec
         return spec
 
-    def unregister(self, name: str) -> None:
-        """Remove a source (user-defined sources are registered per run and removed after it)."""
-        self._specs.pop(name, None)
-
     def __getitem__(self, name: str) -> SourceSpec:
         from tasks.core.errors import ConfigError
 

@@ -1,4 +1,4 @@
-"""User-defined sources, registered at run time from a config (dict list, or a JSON/TOML file).
+"""User-defined sources, built per run from a config (dict list, or a JSON/TOML file).
 
 One config per source::
 
@@ -42,7 +42,6 @@ import polars as pl
 
 from tasks.core import schema as S
 from tasks.core.errors import ConfigError
-from tasks.ingest.sources import REGISTRY
 from tasks.ingest.sources.base import SourceSpec
 from tasks.ingest.sources.datatang_qa import layout_from_config, make_parse
 
@@ -58,7 +57,6 @@ TARGETS: dict[str, pl.DataType] = {
 FORMATS = ("json", "jsonl", "csv", "parquet")
 KEYS = {"name", "title", "files", "format", "encoding", "fields", "has_reasoning", "license", "priority", "dialogue", "homepage"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_registered: set[str] = set()
 
 EXAMPLE = '{"name": "my-qa", "files": ["my_qa/*.jsonl"], "fields": {"prompt": "question", "response": "answer"}}'
 
@@ -203,9 +201,11 @@ def load_configs(path: str | Path) -> list[dict]:
     return data
 
 
-def register_custom(configs: list[dict] | str | Path | None) -> list[str]:
-    """Register user sources into REGISTRY; returns their names. All are checked before any is
-    registered; a name already registered (built-in or earlier) is refused."""
+def custom_specs(configs: list[dict] | str | Path | None) -> list[SourceSpec]:
+    """Validate user source configs and build their specs (all are checked before any is used);
+    a name that a built-in source or another config already has is refused."""
+    from tasks.ingest.sources import BUILTINS
+
     if configs is None or configs == [] or configs == "":
         return []
     if isinstance(configs, (str, Path)):
@@ -213,26 +213,12 @@ def register_custom(configs: list[dict] | str | Path | None) -> list[str]:
     if isinstance(configs, Mapping):
         configs = [configs]
     specs = [spec_from_config(c) for c in configs]
-    seen: set[str] = set()
+    taken = {s.name for s in BUILTINS}
     for spec in specs:
-        if spec.name in REGISTRY or spec.name in seen:
+        if spec.name in taken:
             raise ConfigError(
-                f"custom source {spec.name!r}: that name is already registered "
-                f"({', '.join(REGISTRY.names())}); choose another name"
+                f"custom source {spec.name!r}: that name is already taken "
+                f"({', '.join(sorted(taken))}); choose another name"
             )
-        seen.add(spec.name)
-    for spec in specs:
-        REGISTRY.register(spec)
-        _registered.add(spec.name)
-    return [s.name for s in specs]
-
-
-def unregister_custom(names: list[str] | None = None) -> None:
-    """Remove user sources registered by :func:`register_custom` (all when ``names`` is None).
-
-    Built-in sources are never removed.
-    """
-    for name in list(_registered if names is None else names):
-        if name in _registered:
-            REGISTRY.unregister(name)
-            _registered.discard(name)
+        taken.add(spec.name)
+    return specs
