@@ -2,11 +2,11 @@
 
 A task's cache key is a sha256 over
 
-- the task's name and the **code digest**: every source file of ``tasks/`` (parsers, labels,
-  lexicons, dedup, sampler, writers ...) and ``expectations/``, plus the versions of the
-  libraries that shape the output (Polars, pyarrow, Great Expectations, OpenCC, rensa). A change
-  to any of them invalidates every cached result; a task's own decorator source is not enough,
-  since the logic lives in the helpers it calls;
+- the task's name and the **code it runs**: the source of the task's module and of every project
+  module it imports (transitively, including imports inside functions), the data files beside
+  those modules (lexicons), plus the versions of the libraries that shape the output (Polars,
+  pyarrow, Great Expectations, OpenCC, rensa). An edit to the RL export does not re-parse the
+  inputs; an edit to a source parser does;
 - the task's **inputs by content**: a string that names an existing file is replaced by the
   sha256 of its bytes (so upstream Parquet is keyed on what it holds, not on its name or mtime);
   in a dict that carries a ``sha256``, the ``path`` beside it is dropped (an input file found at
@@ -18,9 +18,9 @@ A task's cache key is a sha256 over
 Before a key is used, the cached result it points at is checked against the disk: every file
 the result stands for (``x_path`` + ``x_sha256`` pairs, ``{"path", "sha256"}`` dicts, or what
 the policy's ``outputs`` function lists) must exist with the recorded sha256. If one is missing
-or different (someone deleted ``data/processed``, another run overwrote ``.work/pool.parquet``),
-the record is dropped and the task runs again, writing the files and a fresh record under the
-same key.
+or different, the next generation of the key (``<key>-g1``, ``-g2`` ...) is tried, and the first
+free or still-valid one is used: the task runs again and records its result there. Only the
+result store's public ``exists``/``read`` are used.
 
 Results are small dicts (paths, counts, digests) persisted under ``PREFECT_LOCAL_STORAGE_PATH``
 (``.prefect/storage`` with scripts/stack.sh); frames stay in Parquet and are never pickled.
@@ -36,7 +36,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -46,9 +46,10 @@ from prefect.cache_policies import CachePolicy
 from tasks.core.storage import sha256_file
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-CODE_DIRS = ("tasks", "expectations")
-CODE_SUFFIXES = {".py", ".json", ".txt", ".yaml", ".yml", ".toml"}
+PROJECT_PACKAGES = ("tasks", "expectations")
+DATA_SUFFIXES = {".json", ".txt", ".yaml", ".yml", ".toml"}
 LIBRARIES = ("polars", "polars-hash", "pyarrow", "great-expectations", "opencc", "rensa", "pandas")
+MAX_GENERATIONS = 64
 
 OutputsFn = Callable[[Any, dict[str, Any]], Iterable[tuple[str | Path, str | None]]]
 
@@ -79,14 +80,82 @@ def dir_digest(path: str | Path) -> dict[str, str] | str:
     return out
 
 
-@lru_cache(maxsize=1)
-def code_digest() -> str:
-    """sha256 of medprep's pipeline code (tasks/, expectations/) and the key libraries' versions."""
+def _module_file(name: str) -> Path | None:
+    """The source file of a project module (``tasks.x.y``), or None when it is not one."""
+    if name.split(".", 1)[0] not in PROJECT_PACKAGES:
+        return None
+    base = PACKAGE_ROOT.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(path: Path, name: str) -> set[str]:
+    """Project modules a module imports anywhere in its body (absolute imports; ``from a import b``
+    counts both ``a`` and ``a.b``, since ``b`` may be a module)."""
+    import ast
+
+    out: set[str] = set()
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            mod = node.module or ""
+            if node.level:  # relative import
+                parts = package.split(".")
+                mod = ".".join(parts[: len(parts) - node.level + 1] + ([mod] if mod else []))
+            out.add(mod)
+            out.update(f"{mod}.{a.name}" for a in node.names)
+    return {m for m in out if _module_file(m) is not None}
+
+
+def module_closure(name: str) -> list[str]:
+    """``name`` and every project module it imports, transitively (sorted); parent packages'
+    ``__init__`` modules are included, since importing ``a.b`` runs ``a/__init__.py``."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        mod = todo.pop()
+        if mod in seen or _module_file(mod) is None:
+            continue
+        seen.add(mod)
+        parts = mod.split(".")
+        todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))
+        todo.extend(_imports(_module_file(mod), mod))
+    return sorted(seen)
+
+
+def _data_files(module: Path) -> list[Path]:
+    """Data files that belong to a module's package folder: its own folder and sub-folders that
+    are not packages (e.g. ``tasks/quality/lexicons/*.json``)."""
+    folder = module.parent
+    out = []
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder)
+        if not p.is_file() or p.suffix not in DATA_SUFFIXES or "__pycache__" in rel.parts:
+            continue
+        if any((folder.joinpath(*rel.parts[: i + 1]) / "__init__.py").is_file() for i in range(len(rel.parts) - 1)):
+            continue  # inside a sub-package: that package's own modules claim it
+        out.append(p)
+    return out
+
+
+@cache
+def code_digest(module: str | None = None) -> str:
+    """sha256 of the code a task runs: its module's closure of project imports with their data
+    files (all of ``tasks/`` and ``expectations/`` when ``module`` is None), and the versions of
+    the libraries that shape the output."""
     h = hashlib.sha256()
-    for d in CODE_DIRS:
-        for p in sorted((PACKAGE_ROOT / d).rglob("*")):
-            if p.is_file() and p.suffix in CODE_SUFFIXES and "__pycache__" not in p.parts:
-                h.update(p.relative_to(PACKAGE_ROOT).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    if module is None:
+        files = sorted(p for d in PROJECT_PACKAGES for p in (PACKAGE_ROOT / d).rglob("*")
+                       if p.is_file() and (p.suffix == ".py" or p.suffix in DATA_SUFFIXES) and "__pycache__" not in p.parts)
+    else:
+        mods = [_module_file(m) for m in module_closure(module)]
+        files = sorted({*mods, *(d for m in mods for d in _data_files(m))})
+    for p in files:
+        h.update(p.relative_to(PACKAGE_ROOT).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
     for lib in LIBRARIES:
         try:
             version = metadata.version(lib)
@@ -172,11 +241,13 @@ class ContentCache(CachePolicy):
     dirs: tuple[str, ...] = ()
     outputs: OutputsFn | None = None
 
-    def base_key(self, task_name: str, inputs: dict[str, Any], flow_parameters: dict[str, Any] | None = None) -> str:
-        """The content key, before the check against the disk."""
+    def base_key(self, task_name: str, inputs: dict[str, Any], flow_parameters: dict[str, Any] | None = None,
+                 module: str | None = None) -> str:
+        """The content key, before the check against the disk; ``module`` is the task function's
+        module, whose import closure is the code keyed on (all pipeline code when None)."""
         material: dict[str, Any] = {
             "task": task_name,
-            "code": code_digest(),
+            "code": code_digest(module),
             "inputs": {
                 k: (dir_digest(v) if k in self.dirs and v is not None else fingerprint(v))
                 for k, v in sorted((inputs or {}).items())
@@ -191,37 +262,24 @@ class ContentCache(CachePolicy):
         return f"medprep-{task_name}-{hashlib.sha256(blob.encode()).hexdigest()}"
 
     def compute_key(self, task_ctx, inputs: dict[str, Any], flow_parameters: dict[str, Any], **kwargs: Any) -> str | None:
-        key = self.base_key(task_ctx.task.name, inputs, flow_parameters)
+        task = task_ctx.task
+        key = self.base_key(task.name, inputs, flow_parameters, getattr(task.fn, "__module__", None))
         store = task_ctx.result_store
-        try:
-            if not store.exists(key):
-                return key
-            result = store.read(key).result
-        except Exception:  # unreadable record (e.g. older format): recompute under a fresh key
-            return f"{key}-{uuid.uuid4().hex}"
-        files = (self.outputs or recorded_files)(result, inputs)
-        reason = stale_reason(files)
-        if reason is None:
-            return key
-        from tasks.core.logs import log
+        for generation in range(MAX_GENERATIONS):
+            candidate = key if generation == 0 else f"{key}-g{generation}"
+            try:
+                if not store.exists(candidate):
+                    return candidate
+                result = store.read(candidate).result
+            except Exception:  # unreadable record (e.g. an older format): try the next generation
+                continue
+            reason = stale_reason((self.outputs or recorded_files)(result, inputs))
+            if reason is None:
+                return candidate
+            from tasks.core.logs import log
 
-        log().info("cache: not reusing %s's cached result: %s; running it again", task_ctx.task.name, reason)
-        return key if _drop_record(store, key) else f"{key}-{uuid.uuid4().hex}"
-
-
-def _drop_record(store, key: str) -> bool:
-    """Delete a cache record from local result storage; False when the storage is not local."""
-    dropped = False
-    for storage in (store.metadata_storage, store.result_storage):
-        resolve = getattr(storage, "_resolve_path", None)
-        if resolve is None:
-            continue
-        try:
-            Path(resolve(key)).unlink(missing_ok=True)
-            dropped = True
-        except OSError:
-            return False
-    return dropped
+            log().info("cache: not reusing %s's cached result: %s; running it again", task.name, reason)
+        return f"{key}-{uuid.uuid4().hex}"  # every generation stale: run without reuse
 
 
 # ---------------------------------------------------------------------------- per-task outputs

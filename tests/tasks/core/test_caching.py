@@ -165,3 +165,45 @@ def test_prepare_rerun_rewrites_deleted_outputs_byte_for_byte(tmp_path):
     (out / "DATA_CARD.md").unlink()
     run()  # upstream tasks come from the cache; the writers see their files gone and write again
     assert {n: (out / n).read_bytes() for n in names} == before
+
+
+def test_code_key_follows_the_tasks_own_imports(tmp_path, monkeypatch):
+    """A task is keyed on its module's import closure (+ data files beside it): an edit elsewhere
+    (say the RL export) does not invalidate a parse result."""
+    from tasks.core import caching
+
+    pkg = tmp_path / "tasks"
+    (pkg / "x" / "lexicons").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "x" / "__init__.py").write_text("")
+    (pkg / "x" / "a.py").write_text("def f():\n    from tasks.x import b\n    return b.g()\n")
+    (pkg / "x" / "b.py").write_text("def g():\n    return 1\n")
+    (pkg / "x" / "c.py").write_text("def h():\n    return 2\n")
+    (pkg / "x" / "lexicons" / "words.json").write_text('{"v": 1}')
+    monkeypatch.setattr(caching, "PACKAGE_ROOT", tmp_path)
+    caching.code_digest.cache_clear()
+    assert caching.module_closure("tasks.x.a") == ["tasks", "tasks.x", "tasks.x.a", "tasks.x.b"]
+
+    def key(module):
+        caching.code_digest.cache_clear()
+        return caching.code_digest(module)
+
+    a0, c0 = key("tasks.x.a"), key("tasks.x.c")
+    (pkg / "x" / "c.py").write_text("def h():\n    return 3\n")  # outside a's closure
+    assert key("tasks.x.a") == a0 and key("tasks.x.c") != c0
+    (pkg / "x" / "b.py").write_text("def g():\n    return 5\n")  # imported inside a function
+    a1 = key("tasks.x.a")
+    assert a1 != a0
+    (pkg / "x" / "lexicons" / "words.json").write_text('{"v": 2}')  # data beside the module
+    assert key("tasks.x.a") != a1
+    caching.code_digest.cache_clear()
+
+
+def test_real_task_closures_are_separate():
+    from tasks.core.caching import module_closure
+
+    parse = module_closure("tasks.ingest.parse")
+    rl = module_closure("tasks.export.rl.export")
+    assert "tasks.ingest.sources.medical_o1" in parse and "tasks.export.rl.export" not in parse
+    assert "tasks.ingest.parse" not in rl and "tasks.export.rl.reward" in rl
+    assert "expectations.prepare" in module_closure("tasks.quality.gate")
