@@ -37,12 +37,89 @@ class _NoTracebackForUserErrors(logging.Filter):
         return True
 
 
-def _install_log_filter() -> None:
+class _QuietConsole(logging.Filter):
+    """Without --verbose, keep Prefect's run log off the terminal where it repeats the failure.
+
+    A failed run would otherwise print the error four or five times (task exception, task state,
+    flow exception, flow state) before the CLI's own `medprep: error: …` line, then the ephemeral
+    server's shutdown lines. This filter sits on the console handlers only: the API handler still
+    sends every line to the run's log in the Prefect UI, and --verbose shows them here too.
+    """
+
+    DROP = (
+        "Finished in state",  # task and flow state lines (the CLI prints the outcome)
+        "Encountered exception during execution",  # flow exception
+        "Task run failed with",  # task exception
+        "Stopping temporary server",  # ephemeral server shutdown, after the CLI's last line
+        "Still processing items",  # EventsWorker draining at exit
+        "Created temporary directory",  # Great Expectations' ephemeral docs site
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.msg if isinstance(record.msg, str) else ""
+        return not msg.startswith(self.DROP)
+
+
+def _console_handlers() -> list[logging.Handler]:
+    """Every handler writing to the terminal (not Prefect's API handler)."""
+    loggers = [logging.getLogger()] + [
+        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    out: list[logging.Handler] = []
+    for lg in loggers:
+        for h in lg.handlers:
+            if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler) and h not in out:
+                out.append(h)
+    return out
+
+
+def _install_log_filter(verbose: bool = False) -> None:
+    """Filters on the handlers Prefect's logging config creates (prefect/logging/logging.yml)."""
+    from prefect.logging.configuration import ensure_logging_setup
+
+    ensure_logging_setup()  # what `from prefect import flow` would do; later setups are incremental
+
     f = _NoTracebackForUserErrors()
     for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
         logging.getLogger(name).addFilter(f)
         for h in logging.getLogger(name).handlers:
             h.addFilter(f)
+    for h in _console_handlers():
+        h.addFilter(f)
+        if not verbose:
+            h.addFilter(_QuietConsole())
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Refuse bad arguments before Prefect is imported: a server start costs 6-20 s, a typo none.
+
+    The flow checks the same values again (the one rule lives in tasks.ingest.plan and
+    tasks.sample_config), so a deployment run with bad parameters fails the same way.
+    """
+    from tasks.core.errors import ConfigError
+
+    # online, `prepare` creates --raw-dir for the download; anywhere else there is nothing to read
+    if (args.command == "sources" or (args.command == "prepare" and args.offline)) and not Path(args.raw_dir).is_dir():
+        raise ConfigError(
+            f"--raw-dir {args.raw_dir}: folder does not exist. Create it and put the source files "
+            "there, or point --raw-dir at the folder that has them"
+        )
+    if args.command == "prepare":
+        from tasks.ingest.plan import parse_sources
+        from tasks.ingest.sources import build_registry
+        from tasks.sample_config import SampleConfig
+
+        parse_sources(args.sources, build_registry(args.source_config))
+        SampleConfig(args.sample_size, args.seed, None, args.min_high, args.min_low, args.val_fraction,
+                     args.allow_out_of_range).check()
+        if args.max_prompt_tokens < 1:
+            raise ConfigError(f"--max-prompt-tokens must be positive, got {args.max_prompt_tokens}")
+    if args.command == "prepare-rl":
+        train = Path(args.out_dir) / "processed" / "train.jsonl"
+        if not train.is_file():
+            raise ConfigError(f"{train} not found: run `medprep prepare` first, or pass --out-dir of the folder it wrote")
+        if args.max_prompt_tokens < 1:
+            raise ConfigError(f"--max-prompt-tokens must be positive, got {args.max_prompt_tokens}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,26 +129,32 @@ def build_parser() -> argparse.ArgumentParser:
         description="Turn public medical QA / reasoning datasets into gated, risk-balanced RL training data.",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="store_true",
+                         help="show Prefect's run log (task states, exceptions) on the terminal too")
 
     pr = sub.add_parser(
         "prepare",
         help="run the prepare flow: download, detect, parse, gate, sample, write",
         description="Run the `prepare` Prefect flow.\n\n" + SOURCES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[verbose],
     )
     pr.add_argument("sources", nargs="?", default=None, metavar="SOURCES")
     _common(pr)
 
-    src = sub.add_parser("sources", help="list every source, where its files were found, records parsed")
+    src = sub.add_parser("sources", help="list every source, where its files were found, records parsed",
+                         parents=[verbose])
     src.add_argument("--offline", action="store_true", help="do not probe ModelScope")
     src.add_argument("--raw-dir", default="data/raw", help="where input files live (default: %(default)s)")
     src.add_argument("--source-config", default=None, metavar="FILE", help="user-defined sources (JSON/TOML, see README)")
 
-    rl = sub.add_parser("prepare-rl", help="export RL prompts (verl, OpenRLHF, TRL) from the last prepared sample")
+    rl = sub.add_parser("prepare-rl", help="export RL prompts (verl, OpenRLHF, TRL) from the last prepared sample",
+                        parents=[verbose])
     rl.add_argument("--out-dir", default="data", help="the prepare run's output folder (default: %(default)s)")
     rl.add_argument("--max-prompt-tokens", type=int, default=1024, help="drop longer prompts (default: %(default)s)")
 
-    demo = sub.add_parser("demo", help="the whole pipeline on the shipped sample files, offline")
+    demo = sub.add_parser("demo", help="the whole pipeline on the shipped sample files, offline", parents=[verbose])
     demo.add_argument("--out-dir", default="data/demo", help="where to write (default: %(default)s)")
     demo.add_argument("--seed", type=int, default=42)
     return p
@@ -128,9 +211,14 @@ def _summary(result: dict, out_dir: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `medprep` console script."""
     args = build_parser().parse_args(argv)
-    _quiet_prefect_env()
     from tasks.core.errors import MedprepError
 
+    try:
+        check_args(args)  # before Prefect: a bad argument is refused in well under a second
+    except MedprepError as err:
+        print(f"medprep: error: {err}", file=sys.stderr)
+        return 2
+    _quiet_prefect_env()
     try:
         if args.command == "sources":
             from tasks.ingest.sources import build_registry
@@ -138,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
 
             print_sources(args.raw_dir, probe_network=not args.offline, registry=build_registry(args.source_config))
             return 0
-        _install_log_filter()
+        _install_log_filter(args.verbose)
         if args.command == "prepare":
             result = _run_prepare(args)
             _summary(result, args.out_dir)

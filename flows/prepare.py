@@ -78,11 +78,14 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, rl_budget: int
             if download:  # user-defined sources have no ModelScope id: local files only
                 downloads[source] = _fetch(source, raw_dir) if source in REGISTRY else {
                     "source": source, "status": "not-on-modelscope", "message": "no ModelScope id; reading data/raw"}
-            files += detect_files(source, raw_dir, required=plan.required, custom_sources=custom_sources)
+            files += detect_files(source, raw_dir, required=plan.required, custom_sources=custom_sources,
+                                  download=downloads[source]["status"] if download else None)
             if plan.mode == "auto" and files:
                 break
         if not files:
             raise auto_not_found(raw_dir)
+        progress.step("download", ", ".join(f"{s}: {d['status']}" for s, d in downloads.items())
+                      if download else "skipped (offline)")
         progress.step("detect", f"{len(files)} files of {', '.join(sorted({f['source'] for f in files}))}")
         parsed = [f.result() for f in parse_file.map(files, work_dir=unmapped(work), custom_sources=unmapped(custom_sources))]
         progress.step("parse", f"{sum(p['records'] for p in parsed):,} records, {sum(p['quarantined'] for p in parsed):,} quarantined")

@@ -114,29 +114,43 @@ def find_files(spec: SourceSpec, raw_dir: Path) -> list[FoundFile]:
     return found
 
 
-def not_found_message(spec: SourceSpec, raw_dir: Path) -> str:
-    """What to put where, so the user needs no docs."""
+def not_found_message(spec: SourceSpec, raw_dir: Path, download: str | None = None) -> str:
+    """What to put where, so the user needs no docs.
+
+    ``download`` is what this run knows of ModelScope: None (not tried: ``--offline``),
+    "reachable", "offline" (unreachable), "failed" or "downloaded"; the advice never contradicts it.
+    """
     names = ", ".join(spec.files)
     where = f"Put {'one of ' if len(spec.files) > 1 else ''}{names} into {raw_dir}/"
     get = f" (download: {spec.url})" if spec.url else ""
-    tail = " or run without --offline to download it from ModelScope." if spec.modelscope_id else "."
-    return f"{spec.name}: no data file found under {raw_dir}. {where}{get},{tail}"
+    tail = "."
+    if spec.modelscope_id and download is None:
+        tail = ", or run without --offline to download it from ModelScope."
+    elif spec.modelscope_id and download == "reachable":
+        tail = f", or run `medprep prepare {spec.name}` to download it from ModelScope."
+    elif spec.modelscope_id and download in ("offline", "failed"):
+        tail = "; ModelScope could not be reached from this machine, so download it elsewhere and copy it here."
+    missing = "" if Path(raw_dir).is_dir() else " (that folder does not exist)"
+    return f"{spec.name}: no data file found under {raw_dir}{missing}. {where}{get}{tail}"
 
 
 @task(name="detect-files", cache_policy=NO_CACHE)  # looks at the disk every run
-def detect_files(source: str, raw_dir: str, required: bool = True, custom_sources=None) -> list[dict]:
+def detect_files(source: str, raw_dir: str, required: bool = True, custom_sources=None,
+                 download: str | None = None) -> list[dict]:
     """Find the source's input files under raw_dir (names, clones, cache, renamed copies);
-    ``custom_sources`` are the run's user-defined sources (see ``build_registry``)."""
+    ``custom_sources`` are the run's user-defined sources (see ``build_registry``); ``download``
+    is the download step's status, for the advice when nothing is found."""
     spec = build_registry(custom_sources)[source]
     found = find_files(spec, Path(raw_dir))
     if not found and required:
-        raise SourceNotFoundError(not_found_message(spec, Path(raw_dir)))
+        raise SourceNotFoundError(not_found_message(spec, Path(raw_dir), download))
     return [f.to_dict() for f in found]
 
 
 def auto_not_found(raw_dir: str) -> SourceNotFoundError:
     """The error when no source was named and none has files: what to put where, per source."""
-    lines = [f"no source has data under {raw_dir}. Put the files of one of these there:"]
+    missing = "" if Path(raw_dir).is_dir() else " (that folder does not exist)"
+    lines = [f"no source has data under {raw_dir}{missing}. Put the files of one of these there:"]
     for spec in REGISTRY.by_priority():
         lines.append(f"  {spec.name}: {', '.join(spec.files)} ({spec.url})")
     return SourceNotFoundError("\n".join(lines))

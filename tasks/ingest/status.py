@@ -10,7 +10,7 @@ from tasks.ingest.download import modelscope_host, probe
 from tasks.ingest.sources import REGISTRY, Registry
 
 
-def source_status(raw_dir: str, registry: Registry = REGISTRY) -> list[dict]:
+def source_status(raw_dir: str, registry: Registry = REGISTRY, download: str | None = None) -> list[dict]:
     """One row per registered source: files found (with how) and records / quarantined per file."""
     from tasks.ingest.parse import parse_to_frames
 
@@ -26,18 +26,20 @@ def source_status(raw_dir: str, registry: Registry = REGISTRY) -> list[dict]:
                 files.append({"relpath": f.relpath, "how": f.how, "error": str(err)})
         rows.append({"source": spec.name, "title": spec.title, "modelscope_id": spec.modelscope_id,
                      "priority": spec.priority, "files": files,
-                     "hint": None if found else not_found_message(spec, Path(raw_dir))})
+                     "hint": None if found else not_found_message(spec, Path(raw_dir), download)})
     return rows
 
 
 def print_sources(raw_dir: str, probe_network: bool = True, registry: Registry = REGISTRY) -> None:
     """Print the status table for humans."""
+    status = None  # not probed: --offline
     if probe_network:
         host = modelscope_host()
         reason = probe(host)
+        status = "offline" if reason else "reachable"
         print(f"ModelScope ({host}): {'reachable' if reason is None else 'unreachable — ' + reason}")
     print(f"Looking under {raw_dir}/\n")
-    for row in source_status(raw_dir, registry):
+    for row in source_status(raw_dir, registry, status):
         prio = f"priority {row['priority']}" if row["priority"] is not None else "not auto-loaded"
         print(f"{row['source']}  —  {row['title']}  [{row['modelscope_id'] or 'manual files only'}; {prio}]")
         for f in row["files"]:

@@ -96,8 +96,12 @@ class Registry:
         try:
             return self._specs[name]
         except KeyError:
+            import difflib
+
+            close = difflib.get_close_matches(str(name), list(self._specs), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}? " if close else ""
             raise ConfigError(
-                f"unknown source {name!r}; known sources: {', '.join(self._specs)}"
+                f"unknown source {name!r}; {hint}known sources: {', '.join(self._specs)}"
             ) from None
 
     def __contains__(self, name: object) -> bool:
