@@ -7,18 +7,49 @@ run's logs).
 
 from __future__ import annotations
 
+import functools
+import hashlib
+from pathlib import Path
+
 import polars as pl
 
 from tasks.core import schema as S
 from tasks.sample import SPLIT
 
 PCTS = (0.05, 0.5, 0.95)
+# data/samples/ holds no real data: this repository's generators wrote every file in it
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "data" / "samples"
+
+
+def synthetic_origin(file: dict) -> str | None:
+    """"synthetic demo data written by bench/…" when the file has the bytes of a shipped demo
+    file (wherever it was copied to), else None."""
+    gen = _sample_hashes().get(file["sha256"])
+    return f"synthetic demo data written by {gen}" if gen else None
+
+
+@functools.cache
+def _sample_hashes() -> dict[str, str]:
+    """sha256 -> the generator that wrote it, for every file under data/samples/ (~0.6 MB)."""
+    out = {}
+    for path in sorted(SAMPLES_DIR.rglob("*")):
+        if path.is_file() and path.suffix in (".json", ".jsonl", ".csv"):
+            gen = "bench/synth.py" if path.name.startswith("medical_o1_sft") else "bench/synth_sources.py"
+            out[hashlib.sha256(path.read_bytes()).hexdigest()] = gen
+    return out
+
+
+def md_text(text: str) -> str:
+    """Plain text for markdown: ``<think>`` would be swallowed as an HTML tag by a renderer
+    (Prefect's UI shows "with reasoning ()"), so angle brackets are escaped outside code spans."""
+    parts = str(text).split("`")
+    return "`".join(p if i % 2 else p.replace("<", "&lt;").replace(">", "&gt;") for i, p in enumerate(parts))
 
 
 def md_table(headers: list[str], rows: list[list]) -> str:
     """A GitHub-flavoured markdown table."""
     def cell(v) -> str:
-        return str(v).replace("|", "\\|").replace("\n", " ") if v is not None else ""
+        return md_text(str(v).replace("|", "\\|").replace("\n", " ")) if v is not None else ""
 
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
@@ -103,7 +134,7 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
                 ["records in pool (after dedup)", f"{pool.height:,}"],
                 ["records sampled", f"{sample.height:,} (requested {cfg['size']:,})"],
                 ["train / val", f"{rep['splits'].get('train', 0):,} / {rep['splits'].get('val', 0):,}"],
-                ["with reasoning (<think>)", f"{sample.get_column(S.REASONING).is_not_null().sum():,}"],
+                ["with reasoning (`<think>`)", f"{sample.get_column(S.REASONING).is_not_null().sum():,}"],
                 ["with a verifiable reference answer", f"{sample.get_column(S.REFERENCE_ANSWER).is_not_null().sum():,}"],
                 ["seed", cfg["seed"]],
             ],
@@ -112,17 +143,27 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
         "## Warnings",
     ]
     warnings = rep["warnings"] + rep["shortfalls"]
-    lines += [f"- {w}" for w in warnings] or ["- none"]
+    lines += [f"- {md_text(w)}" for w in warnings] or ["- none"]
     lines += ["", "## Provenance", ""]
+    synthetic = sorted({o for f in ctx["files"] if (o := synthetic_origin(f))})
+    if synthetic:
+        lines += [f"**Not real data**: this run read {'; '.join(synthetic)} (the repository's demo files "
+                  "in the published formats). Use it to try the pipeline, never to train a model.", ""]
     prov = []
     for f in ctx["files"]:
-        origin = (
-            f"ModelScope {ctx['modelscope_ids'].get(f['source'])} @ {f['revision'] or 'unknown revision'}"
-            if f["how"] == "modelscope cache"
-            else "manual file"
-        )
-        prov.append([f["source"], f["relpath"], f["how"], origin, f"{f['size']:,}", f"`{f['sha256']}`", ctx["licenses"].get(f["source"], "")])
-    lines.append(md_table(["source", "file", "found as", "origin", "bytes", "sha256", "license"], prov))
+        synth = synthetic_origin(f)
+        if synth:
+            origin = synth
+        elif f["how"] == "modelscope cache":
+            origin = f"ModelScope {ctx['modelscope_ids'].get(f['source'])} @ {f['revision'] or 'unknown revision'}"
+        else:
+            origin = "manual file"
+        licence = "none (generated here)" if synth else ctx["licenses"].get(f["source"], "")
+        # short hash here so the licence column stays on screen; the full ones are listed below
+        prov.append([f["source"], f["relpath"], licence, origin, f["how"], f"{f['size']:,}", f"`{f['sha256'][:12]}`"])
+    lines.append(md_table(["source", "file", "license", "origin", "found as", "bytes", "sha256 (short)"], prov))
+    lines += ["", "Full sha256 of each input file:", ""]
+    lines += [f"- `{f['relpath']}`: `{f['sha256']}`" for f in ctx["files"]]
     dl_rows = [[s, d["status"], d["message"]] for s, d in sorted(ctx["downloads"].items())]
     if dl_rows:
         lines += ["", "Download step:", "", md_table(["source", "status", "message"], dl_rows)]

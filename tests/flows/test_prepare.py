@@ -61,6 +61,15 @@ def test_demo_files_end_to_end_and_byte_identical_reruns(tmp_path):
     assert "below the recommended 2,000" in card  # the demo pool is small: a warning, not a crash
     assert "seed" in card and "| pass |" in card
     assert "rl/verl/train.parquet" in card and "## RL export" in card
+    # copies of the shipped demo files are recognised by their bytes and named for what they are
+    assert "synthetic demo data written by bench/synth.py" in card and "Not real data" in card
+    assert "apache-2.0" not in card  # the demo files carry no dataset's licence
+    # the card renders: <think> survives as text, short hashes in the table, full ones in the list
+    html = pytest.importorskip("markdown_it").MarkdownIt("commonmark").enable("table").render(card)
+    assert "<think>" not in html and "&lt;think&gt;" in html
+    prov = card.split("## Provenance", 1)[1].split("\n## ", 1)[0]
+    table = [line for line in prov.splitlines() if line.startswith("| medical-o1 |")]
+    assert len(table) == 2 and all(len(line.rsplit("`", 2)[-2]) == 12 for line in table)
 
     # a different seed draws a different order
     run(raw, tmp_path / "c", seed=7, export_rl=False)
@@ -77,6 +86,8 @@ def test_real_huatuo_sample_runs(tmp_path):
     assert rows == res["sample"]["drawn"] and 50 <= rows <= 58
     rec = json.loads((tmp_path / "out/processed/train.jsonl").read_text().splitlines()[0])
     assert rec["meta"]["reference_answer"]  # Ground-True Answer kept for RL rewards
+    card = (tmp_path / "out/DATA_CARD.md").read_text(encoding="utf-8")
+    assert "manual file" in card and "synthetic" not in card  # real data is not called synthetic
 
 
 def test_failed_gate_writes_nothing_and_keeps_last_good_outputs(tmp_path):
