@@ -1,74 +1,268 @@
-"""Evaluate the risk lexicon on a labelled JSONL set: precision/recall per level, 3x3 confusion.
+"""Evaluate the risk and specialty labellers on the labelled dev and frozen test splits.
 
-Usage: python eval/risk_eval.py [PATH] [--check] [--errors]
-PATH defaults to tests/data/risk_eval.jsonl. --check exits 1 when recall(high) < 0.9 or
-precision(high) < 0.8 (the targets of issue 6); --errors lists the misclassified questions.
+Usage:
+    python eval/risk_eval.py                 # dev and test side by side; writes the results file
+    python eval/risk_eval.py --split dev     # tuning: dev only (the test split is not opened)
+    python eval/risk_eval.py --split dev --errors        # + the misclassified dev questions
+    python eval/risk_eval.py --extra tests/data/risk_eval.jsonl --split dev   # + another dev set
+
+Data: ``eval/risk/data/{dev,test}_{zh,en}.jsonl``, one object a line with ``id``, ``question``,
+``language``, ``source_kind``, ``risk``, ``why``, ``specialty``, ``origin``, ``license`` (found from
+the repository checkout; not shipped in the wheel). The test files' sha256 are in
+``eval/risk/data/SHA256SUMS``; the harness refuses to score a test file that does not match.
+
+Figures: high-risk recall and precision, 3-class accuracy and specialty accuracy, overall, per
+language and per source kind, each with a seeded bootstrap 95 % interval (items resampled with
+replacement within the group). When the test split is scored, the figures are written to
+``tasks/quality/risk_eval_results.json`` (package data; the data card reads it, never the test
+set). Misclassified questions are only ever listed for dev.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 from pathlib import Path
+
+import numpy as np
+import polars as pl
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(REPO))
 
-from tasks.quality.labels import EVAL_SET  # noqa: E402
-from tasks.quality.labels import evaluate as _evaluate  # noqa: E402
+from tasks.core import schema  # noqa: E402
+from tasks.quality import labels  # noqa: E402
 
-RECALL_HIGH_MIN = 0.9
-PRECISION_HIGH_MIN = 0.8
+DATA_DIR = REPO / "eval" / "risk" / "data"
+SHA256SUMS = DATA_DIR / "SHA256SUMS"
+RESULTS_FILE = labels.EVAL_RESULTS_FILE
+LANGS = ("zh", "en")
+SPLITS = ("dev", "test")
 LEVELS = ("high", "medium", "low")
+BOOTSTRAP = 2000
+SEED = 17
+TARGETS = {"recall_high": 0.9, "precision_high": 0.8, "accuracy": 0.8, "specialty_accuracy": 0.8}
+METRICS = ("recall_high", "precision_high", "accuracy", "specialty_accuracy")
+
+_COLUMNS = {
+    "id": pl.String, "question": pl.String, "language": pl.String, "source_kind": pl.String,
+    "risk": pl.String, "why": pl.String, "specialty": pl.String, "origin": pl.String, "license": pl.String,
+}
 
 
-def evaluate(path: str | Path = EVAL_SET) -> dict:
-    """The figures of tasks.quality.labels.evaluate for one eval file."""
-    return _evaluate(path)
+def split_files(split: str, data_dir: Path = DATA_DIR) -> list[Path]:
+    """The files of one split that exist (``{split}_zh.jsonl``, ``{split}_en.jsonl``)."""
+    return [p for lang in LANGS if (p := data_dir / f"{split}_{lang}.jsonl").is_file()]
 
 
-def report(result: dict) -> str:
-    """Human-readable figures."""
-    lines = [
-        f"lexicon {result['lexicon_version']}  n={result['n']}  "
-        + "  ".join(f"{k}={v}" for k, v in sorted(result["n_by_language_level"].items())),
-        f"high: precision={result['precision_high']:.3f} recall={result['recall_high']:.3f}   "
-        f"accuracy={result['accuracy']:.3f}",
-        "",
-        f"{'level':<8}{'precision':>10}{'recall':>8}{'support':>9}",
-    ]
-    for lv in LEVELS:
-        m = result["per_level"][lv]
-        lines.append(f"{lv:<8}{m['precision']:>10.3f}{m['recall']:>8.3f}{m['support']:>9}")
-    lines += ["", "confusion (rows = expected, columns = predicted)", f"{'':<8}" + "".join(f"{p:>8}" for p in LEVELS)]
-    for e in LEVELS:
-        lines.append(f"{e:<8}" + "".join(f"{result['confusion'][e][p]:>8}" for p in LEVELS))
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def recorded_sums(path: Path = SHA256SUMS) -> dict[str, str]:
+    """``{file name: sha256}`` from a ``sha256sum``-format file (empty when absent)."""
+    if not path.is_file():
+        return {}
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            out[name.lstrip("*").strip()] = digest
+    return out
+
+
+def check_frozen(files: list[Path], sums: dict[str, str]) -> None:
+    """Raise when a test file is missing from SHA256SUMS or its bytes changed."""
+    for f in files:
+        if f.name not in sums:
+            raise SystemExit(f"{f.name} has no sha256 in {SHA256SUMS.name}: record it before scoring the test split")
+        if sha256_file(f) != sums[f.name]:
+            raise SystemExit(f"{f.name} does not match its recorded sha256 in {SHA256SUMS.name}: the frozen test split changed")
+
+
+def load(files: list[Path]) -> pl.DataFrame:
+    """Read eval JSONL files into one frame with the expected columns (missing ones null)."""
+    frames = []
+    for f in files:
+        df = pl.read_ndjson(f, infer_schema_length=None)
+        missing = {"question", "language", "risk"} - set(df.columns)
+        if missing:
+            raise SystemExit(f"{f}: missing keys {sorted(missing)}")
+        df = df.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in _COLUMNS.items() if c not in df.columns])
+        frames.append(df.select([pl.col(c).cast(t) for c, t in _COLUMNS.items()]).with_columns(pl.lit(f.name).alias("file")))
+    return pl.concat(frames) if frames else pl.DataFrame(schema={**_COLUMNS, "file": pl.String})
+
+
+def load_legacy(path: Path) -> pl.DataFrame:
+    """A set in the older format (``question``, ``language``, ``expected_risk``, ``note``)."""
+    df = pl.read_ndjson(path, infer_schema_length=None).rename({"expected_risk": "risk"})
+    df = df.with_columns(pl.lit("extra").alias("source_kind"), pl.lit(path.name).alias("file"))
+    return df.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in _COLUMNS.items() if c not in df.columns]).select(
+        [*[pl.col(c).cast(t) for c, t in _COLUMNS.items()], "file"])
+
+
+def predict(df: pl.DataFrame) -> pl.DataFrame:
+    """Run the pipeline's labellers on the questions; gold specialty is hidden from the labeller."""
+    frame = df.with_columns(pl.col("question").alias(schema.QUESTION), pl.lit(None, dtype=pl.String).alias(schema.SPECIALTY))
+    got = labels.label_risk(labels.label_specialty(frame.lazy())).collect()
+    return df.with_columns(
+        got[schema.RISK_LEVEL].alias("pred_risk"),
+        got[schema.RISK_REASONS].alias("pred_reasons"),
+        got[schema.SPECIALTY].alias("pred_specialty"),
+    )
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def metrics(df: pl.DataFrame, bootstrap: int = BOOTSTRAP, seed: int = SEED) -> dict:
+    """Point figures and bootstrap 95 % intervals for one group of scored items."""
+    gold_high = (df["risk"] == "high").to_numpy().astype(float)
+    pred_high = (df["pred_risk"] == "high").to_numpy().astype(float)
+    correct = (df["risk"] == df["pred_risk"]).to_numpy().astype(float)
+    has_spec = df["specialty"].is_not_null().to_numpy().astype(float)
+    spec_ok = ((df["specialty"] == df["pred_specialty"]).fill_null(False)).to_numpy().astype(float)
+    n = df.height
+
+    def figures(w: np.ndarray) -> dict[str, np.ndarray]:
+        # w: (B, n) counts of each item in a resample (or (1, n) ones for the point estimate)
+        tp = w @ (gold_high * pred_high)
+        return {
+            "recall_high": _ratio(tp, w @ gold_high),
+            "precision_high": _ratio(tp, w @ pred_high),
+            "accuracy": _ratio(w @ correct, w.sum(axis=1)),
+            "specialty_accuracy": _ratio(w @ spec_ok, w @ has_spec),
+        }
+
+    point = figures(np.ones((1, n))) if n else {}
+    out: dict = {"n": n, "n_high": int(gold_high.sum()), "n_pred_high": int(pred_high.sum()),
+                 "n_specialty": int(has_spec.sum())}
+    if not n:
+        return out
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(bootstrap, n))
+    w = np.zeros((bootstrap, n))
+    np.add.at(w, (np.repeat(np.arange(bootstrap), n), idx.ravel()), 1.0)
+    boot = figures(w)
+    for m in METRICS:
+        value = float(point[m][0])
+        if np.isnan(value):
+            out[m] = None
+            continue
+        b = boot[m][~np.isnan(boot[m])]
+        lo, hi = (np.percentile(b, [2.5, 97.5]) if b.size else (np.nan, np.nan))
+        out[m] = {"value": round(value, 4), "ci95": [round(float(lo), 4), round(float(hi), 4)]}
+    return out
+
+
+def group_metrics(df: pl.DataFrame) -> dict:
+    """Figures overall, per language and per source kind."""
+    groups = {"all": df}
+    for col, prefix in (("language", "language"), ("source_kind", "source_kind")):
+        for key in sorted(df[col].drop_nulls().unique().to_list()):
+            groups[f"{prefix}={key}"] = df.filter(pl.col(col) == key)
+    return {name: metrics(g) for name, g in groups.items()}
+
+
+def confusion(df: pl.DataFrame) -> dict:
+    """confusion[gold][predicted] counts."""
+    return {g: {p: df.filter((pl.col("risk") == g) & (pl.col("pred_risk") == p)).height for p in LEVELS} for g in LEVELS}
+
+
+def _fmt(m: dict | None, key: str) -> str:
+    v = (m or {}).get(key)
+    if not v:
+        return f"{'-':>19}"
+    return f"{v['value']:.3f} [{v['ci95'][0]:.2f},{v['ci95'][1]:.2f}]"
+
+
+def report(results: dict) -> str:
+    """Side-by-side text table: dev, test and the drop (dev − test) per group and metric."""
+    splits = [s for s in SPLITS if s in results["splits"]]
+    lines = [f"labeller {results['risk_version']} / {results['specialty_version']}; "
+             f"bootstrap {results['bootstrap']} resamples, seed {results['seed']}; 95 % intervals in brackets"]
+    groups = sorted({g for s in splits for g in results["splits"][s]["groups"]}, key=lambda g: (g != "all", g))
+    for metric in METRICS:
+        lines += ["", f"{metric} (target ≥ {TARGETS[metric]})",
+                  f"{'group':<26}" + "".join(f"{s + ' (n)':>28}" for s in splits) + ("    drop" if len(splits) == 2 else "")]
+        for g in groups:
+            cells, vals = [], []
+            for s in splits:
+                m = results["splits"][s]["groups"].get(g)
+                nkey = {"recall_high": "n_high", "precision_high": "n_pred_high", "specialty_accuracy": "n_specialty"}.get(metric, "n")
+                cells.append(f"{_fmt(m, metric)} ({(m or {}).get(nkey, 0):>4})")
+                vals.append(((m or {}).get(metric) or {}).get("value"))
+            drop = f"{vals[0] - vals[1]:+8.3f}" if len(vals) == 2 and None not in vals else ""
+            lines.append(f"{g:<26}" + "".join(f"{c:>28}" for c in cells) + drop)
+    for s in splits:
+        c = results["splits"][s]["confusion"]
+        lines += ["", f"{s} confusion (rows gold, columns predicted)", f"{'':<8}" + "".join(f"{p:>8}" for p in LEVELS)]
+        lines += [f"{g:<8}" + "".join(f"{c[g][p]:>8}" for p in LEVELS) for g in LEVELS]
     return "\n".join(lines)
+
+
+def evaluate_splits(splits: list[str], data_dir: Path = DATA_DIR, extra: list[Path] | None = None) -> tuple[dict, dict]:
+    """Score the named splits; returns (results, scored frames by split)."""
+    results = {"risk_version": labels.RISK_LEXICON_VERSION, "specialty_version": labels.SPECIALTY_LEXICON_VERSION,
+               "bootstrap": BOOTSTRAP, "seed": SEED, "targets": TARGETS, "splits": {}}
+    frames = {}
+    for split in splits:
+        files = split_files(split, data_dir)
+        if split == "test":
+            check_frozen(files, recorded_sums(data_dir / SHA256SUMS.name))
+        df = load(files)
+        if split == "dev" and extra:
+            df = pl.concat([df, *[load_legacy(p) for p in extra]])
+        if df.is_empty():
+            continue
+        scored = predict(df)
+        frames[split] = scored
+        results["splits"][split] = {
+            "files": {f.name: sha256_file(f) for f in files},
+            "groups": group_metrics(scored),
+            "confusion": confusion(scored),
+        }
+    return results, frames
 
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("path", nargs="?", default=str(EVAL_SET))
-    ap.add_argument("--check", action="store_true", help="exit 1 below the targets")
-    ap.add_argument("--errors", action="store_true", help="list misclassified questions")
+    ap.add_argument("--split", choices=["dev", "test", "both"], default="both",
+                    help="dev while tuning (the test split is then not opened); both = the final report")
+    ap.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    ap.add_argument("--extra", type=Path, action="append", default=[],
+                    help="another labelled JSONL (old format: question, language, expected_risk) added to dev")
+    ap.add_argument("--errors", action="store_true", help="list misclassified dev questions (never test)")
+    ap.add_argument("--no-write", action="store_true", help="do not write the results file")
+    ap.add_argument("--results", type=Path, default=RESULTS_FILE)
     args = ap.parse_args(argv)
-    if not Path(args.path).is_file():
-        print(f"eval set not found: {args.path}", file=sys.stderr)
+    splits = ["dev", "test"] if args.split == "both" else [args.split]
+    results, frames = evaluate_splits(splits, args.data_dir, args.extra)
+    if not results["splits"]:
+        print(f"no eval data under {args.data_dir} (expected {{dev,test}}_{{zh,en}}.jsonl)", file=sys.stderr)
         return 2
-    result = evaluate(args.path)
-    print(report(result))
-    if args.errors:
-        print("\nmisclassified (expected -> predicted [rules]):")
-        for e in result["errors"]:
-            print(f"  {e['expected_risk']:>6} -> {e['risk_level']:<6} {e['risk_reasons']} {e['question'][:100]!r}")
-    if args.check:
-        ok = result["recall_high"] >= RECALL_HIGH_MIN and result["precision_high"] >= PRECISION_HIGH_MIN
-        if not ok:
-            print(f"\nFAIL: need recall(high) >= {RECALL_HIGH_MIN} and precision(high) >= {PRECISION_HIGH_MIN}", file=sys.stderr)
-            return 1
-        print("\ncheck passed")
+    print(report(results))
+    if args.errors and "dev" in frames:
+        print("\ndev misclassified (gold -> predicted [rules]):")
+        bad = frames["dev"].filter(pl.col("risk") != pl.col("pred_risk")).sort("language", "risk", "pred_risk")
+        for r in bad.iter_rows(named=True):
+            q = (r["question"] or "").replace("\n", " ")[:160]
+            print(f"  {r['language']} {r['source_kind'] or '-':<9} {r['risk']:>6} -> {r['pred_risk']:<6} "
+                  f"{r['pred_reasons']} {q!r} | {r['why'] or ''}")
+        sbad = frames["dev"].filter(pl.col("specialty").is_not_null() & (pl.col("specialty") != pl.col("pred_specialty")))
+        print("\ndev specialty misses (gold -> predicted):")
+        for r in sbad.iter_rows(named=True):
+            print(f"  {r['specialty']:>22} -> {r['pred_specialty']:<22} {(r['question'] or '')[:120]!r}")
+    if "test" in results["splits"] and not args.no_write:
+        args.results.write_text(json.dumps(results, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"\nwrote {args.results}")
     return 0
 
 

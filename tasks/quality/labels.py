@@ -68,9 +68,11 @@ from tasks.core import schema
 from tasks.core.text import normalise
 
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
-RISK_LEXICON_FILE = "risk.v1.json"
+RISK_LEXICON_FILE = "risk.v2.json"
 SPECIALTY_LEXICON_FILE = "specialty.v1.json"
 EVAL_SET = Path(__file__).resolve().parents[2] / "tests" / "data" / "risk_eval.jsonl"
+# Frozen-test figures written by eval/risk_eval.py (package data: the card reads it, never the test set).
+EVAL_RESULTS_FILE = Path(__file__).resolve().parent / "risk_eval_results.json"
 
 # Roles whose history turns are the user's own words.
 USER_ROLES = ["user", "human", "patient", "患者", "病人"]
@@ -92,23 +94,48 @@ def load_lexicon(name: str) -> dict:
         for r in data["rules"]:
             if r["level"] not in schema.RISK_LEVELS or not r["id"].startswith(r["level"] + "."):
                 raise ValueError(f"rule {r['id']!r}: level {r['level']!r} invalid or not the id prefix")
+        # contexts may only name contexts defined before them; rules any context
+        known: set[str] = set()
+        for cname, ctx in data.get("contexts", {}).items():
+            _check_context_refs(f"context {cname!r}", ctx, known)
+            known.add(cname)
+        for r in data["rules"]:
+            _check_context_refs(f"rule {r['id']!r}", r, known)
     # Fail at load on a pattern Polars' regex engine rejects, not in the middle of a flow run.
     probe = pl.Series([""])
     for spec in _term_specs(data):
         for pattern in _patterns(spec):
             probe.str.contains(pattern)
+    if data.get("masks"):
+        probe.str.replace_all(_mask_pattern(data), " ")
     return data
 
 
+def _check_context_refs(what: str, spec: dict, known: set[str]) -> None:
+    for key in _CONTEXT_KEYS:
+        for name in spec.get(key, []):
+            if name not in known:
+                raise ValueError(f"{what}: {key} names unknown or later context {name!r}")
+
+
+_CONTEXT_KEYS = ("when", "when_any", "unless")
+_TERM_KEYS = ("zh", "zh_regex", "regex", "en")
+
+
 def _term_specs(data: dict) -> Iterable[dict]:
-    """Every term set in a lexicon (rules, requires, excludes, departments, keywords)."""
-    for r in data.get("rules", []):
+    """Every term set in a lexicon (rules, contexts, requires, excludes, departments, keywords)."""
+    for r in [*data.get("rules", []), *data.get("contexts", {}).values()]:
         yield r
         yield from r.get("requires", [])
         if "exclude" in r:
             yield r["exclude"]
     yield from data.get("departments", [])
     yield from data.get("keywords", [])
+
+
+def _mask_pattern(data: dict) -> str:
+    """All mask regexes as one alternation (blanked in one pass before rules are matched)."""
+    return "|".join(f"(?:{p})" for m in data.get("masks", []) for p in m.get("regex", []))
 
 
 def _en_pattern(terms: list[str]) -> str:
@@ -119,8 +146,9 @@ def _en_pattern(terms: list[str]) -> str:
 def _patterns(spec: dict) -> list[str]:
     """The regex patterns of a term set (literal zh terms are not regexes)."""
     out = []
-    if spec.get("zh_regex"):
-        out.append("|".join(f"(?:{p})" for p in spec["zh_regex"]))
+    raw = [*spec.get("zh_regex", []), *spec.get("regex", [])]
+    if raw:
+        out.append("|".join(f"(?:{p})" for p in raw))
     if spec.get("en"):
         out.append(_en_pattern(spec["en"]))
     return out
@@ -142,7 +170,8 @@ def _count_regex(spec: dict) -> str:
     """One regex counting every zh literal and en term of a keyword set."""
     import re
 
-    alts = [re.escape(t) for t in spec.get("zh", [])] + [f"(?:{p})" for p in spec.get("zh_regex", [])]
+    alts = [re.escape(t) for t in spec.get("zh", [])]
+    alts += [f"(?:{p})" for p in [*spec.get("zh_regex", []), *spec.get("regex", [])]]
     pieces = ["(?:" + "|".join(alts) + ")"] if alts else []
     if spec.get("en"):
         pieces.append(_en_pattern(spec["en"]))
@@ -179,18 +208,59 @@ def _matched_text(names: list[str]) -> pl.Expr:
 # Risk
 
 
-def risk_rule_exprs(text: pl.Expr, lexicon: dict | None = None) -> dict[str, pl.Expr]:
-    """One boolean expression per risk rule id (fired or not) over normalised text."""
+def _has_terms(spec: dict) -> bool:
+    return any(spec.get(k) for k in _TERM_KEYS)
+
+
+def _conditioned(text: pl.Expr, spec: dict, ctx: dict[str, pl.Expr]) -> pl.Expr:
+    """A rule's or context's boolean: its terms (or true when it has none), every ``requires`` set,
+    no ``exclude`` term, every ``when`` context, one of the ``when_any`` contexts, no ``unless``."""
+    fired = _matches(text, spec) if _has_terms(spec) else pl.lit(True)
+    for req in spec.get("requires", []):
+        fired = fired & _matches(text, req)
+    if "exclude" in spec:
+        fired = fired & ~_matches(text, spec["exclude"])
+    for name in spec.get("when", []):
+        fired = fired & ctx[name]
+    if spec.get("when_any"):
+        fired = fired & pl.any_horizontal([ctx[n] for n in spec["when_any"]])
+    if spec.get("unless"):
+        fired = fired & ~pl.any_horizontal([ctx[n] for n in spec["unless"]])
+    return fired
+
+
+def masked_text(text: pl.Expr, lexicon: dict | None = None) -> pl.Expr:
+    """Normalised text with the lexicon's masks (negations, hypotheticals, planning, fear) blanked."""
     lexicon = lexicon or load_lexicon(RISK_LEXICON_FILE)
-    out = {}
-    for rule in lexicon["rules"]:
-        fired = _matches(text, rule)
-        for req in rule.get("requires", []):
-            fired = fired & _matches(text, req)
-        if "exclude" in rule:
-            fired = fired & ~_matches(text, rule["exclude"])
-        out[rule["id"]] = fired
-    return out
+    pattern = _mask_pattern(lexicon)
+    return text.str.replace_all(pattern, " ") if pattern else text
+
+
+def _context_stages(lexicon: dict, text: pl.Expr) -> list[dict[str, pl.Expr]]:
+    """Context expressions grouped in stages: each stage only reads columns of earlier stages."""
+    stages: list[dict[str, pl.Expr]] = []
+    stage_of: dict[str, int] = {}
+    for name, spec in lexicon.get("contexts", {}).items():
+        deps = [d for k in _CONTEXT_KEYS for d in spec.get(k, [])]
+        i = 1 + max((stage_of[d] for d in deps), default=-1)
+        stage_of[name] = i
+        while len(stages) <= i:
+            stages.append({})
+        cols = {d: pl.col(_ctx_col(d)) for d in deps}
+        stages[i][name] = _conditioned(text, spec, cols)
+    return stages
+
+
+def _ctx_col(name: str) -> str:
+    return f"__ctx_{name}"
+
+
+def risk_rule_exprs(text: pl.Expr, lexicon: dict | None = None) -> dict[str, pl.Expr]:
+    """One boolean expression per risk rule id over masked text; contexts are read from
+    ``__ctx_<name>`` columns (``label_risk`` computes them first)."""
+    lexicon = lexicon or load_lexicon(RISK_LEXICON_FILE)
+    ctx = {n: pl.col(_ctx_col(n)) for n in lexicon.get("contexts", {})}
+    return {rule["id"]: _conditioned(text, rule, ctx) for rule in lexicon["rules"]}
 
 
 def label_risk(lf: pl.LazyFrame) -> pl.LazyFrame:
@@ -216,14 +286,18 @@ def label_risk(lf: pl.LazyFrame) -> pl.LazyFrame:
     reasons = pl.concat_list(
         [pl.when(pl.col(flags[r])).then(pl.lit(r)).otherwise(pl.lit(None, dtype=pl.String)) for r in ids]
     ).list.drop_nulls()
+    out = lf.with_columns(masked_text(normalise(_matched_text(names), simplified=True), lexicon).alias(_RISK_TMP))
+    stages = _context_stages(lexicon, text)
+    for stage in stages:
+        out = out.with_columns([e.alias(_ctx_col(n)) for n, e in stage.items()])
+    ctx_cols = [_ctx_col(n) for stage in stages for n in stage]
     return (
-        lf.with_columns(normalise(_matched_text(names), simplified=True).alias(_RISK_TMP))
-        .with_columns([fired[r].alias(flags[r]) for r in ids])
+        out.with_columns([fired[r].alias(flags[r]) for r in ids])
         .with_columns(
             level.cast(pl.String).alias(schema.RISK_LEVEL),
             reasons.cast(pl.List(pl.String)).alias(schema.RISK_REASONS),
         )
-        .drop([_RISK_TMP, *flags.values()])
+        .drop([_RISK_TMP, *ctx_cols, *flags.values()])
     )
 
 
@@ -311,3 +385,11 @@ def evaluate_lexicon() -> dict | None:
     result = evaluate(EVAL_SET)
     result.pop("errors")
     return result
+
+
+def evaluation_results(path: str | os.PathLike | None = None) -> dict | None:
+    """The committed dev/test figures written by ``eval/risk_eval.py``, or None when absent."""
+    p = Path(path) if path else EVAL_RESULTS_FILE
+    if not p.is_file():
+        return None
+    return json.loads(p.read_text(encoding="utf-8"))
