@@ -246,28 +246,7 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
         length_histogram(sample, S.REASONING),
         "",
     ]
-    lab = ctx.get("labeller")
-    lines += ["## Risk labeller", ""]
-    if lab:
-        lines += [
-            "Rules are data (`tasks/quality/lexicons/risk.v1.json`); figures on the labelled evaluation set "
-            "`tests/data/risk_eval.jsonl` (zh + en, read and labelled by hand):",
-            "",
-            md_table(
-                ["lexicon", "eval records", "precision (high)", "recall (high)", "accuracy"],
-                [[lab["lexicon_version"], lab["n"], f"{lab['precision_high']:.3f}", f"{lab['recall_high']:.3f}", f"{lab['accuracy']:.3f}"]],
-            ),
-            "",
-            "Confusion matrix (rows: label by reading; columns: labeller):",
-            "",
-            md_table(
-                ["expected \\ predicted", *S.RISK_LEVELS],
-                [[e, *[lab["confusion"][e][p] for p in S.RISK_LEVELS]] for e in S.RISK_LEVELS],
-            ),
-            "",
-        ]
-    else:
-        lines += ["- evaluation set not available in this installation", ""]
+    lines += labeller_section(ctx.get("labeller"))
     lines += ["## Output files", ""]
     out_rows = [[k, f"{v['rows']:,}", f"`{v['sha256']}`"] for k, v in sorted(files.items())]
     rl = ctx.get("rl") or {}
@@ -331,6 +310,61 @@ def render_card(ctx: dict) -> str:
 
 
 def _labeller_figures() -> dict | None:
-    from tasks.quality.labels import evaluate_lexicon
+    """The committed dev/test figures of the labellers (written by eval/risk_eval.py), with the
+    running labeller's versions; the card never reads or scores the test set itself."""
+    from tasks.quality.labels import RISK_LEXICON_VERSION, SPECIALTY_LEXICON_VERSION, evaluation_results
 
-    return evaluate_lexicon()
+    res = evaluation_results()
+    return {"results": res, "risk_version": RISK_LEXICON_VERSION, "specialty_version": SPECIALTY_LEXICON_VERSION}
+
+
+_LAB_METRICS = (("recall_high", "recall (high)"), ("precision_high", "precision (high)"),
+                ("accuracy", "3-class accuracy"), ("specialty_accuracy", "specialty accuracy"))
+
+
+def _fig(m: dict | None) -> str:
+    if not m:
+        return "–"
+    lo, hi = m["ci95"]
+    return f"{m['value']:.2f} ({lo:.2f}–{hi:.2f})"
+
+
+def labeller_section(lab: dict | None) -> list[str]:
+    """'Risk labeller' card section: frozen-test figures with 95 % intervals, per language and
+    source kind, the dev figures beside them, and the labeller version they belong to."""
+    lines = ["## Risk labeller", ""]
+    res = (lab or {}).get("results")
+    if not lab or not res or "test" not in res.get("splits", {}):
+        version = (lab or {}).get("risk_version", "?")
+        return lines + [f"- labeller `{version}`: no frozen-test figures recorded in this installation", ""]
+    lines += [
+        f"Labeller `{lab['risk_version']}` (rules: `tasks/quality/lexicons/`, guideline: `docs/risk-guideline.md`), "
+        f"specialty `{lab['specialty_version']}`. Figures on the **frozen test split** of the labelled "
+        f"evaluation set (never read while tuning), bootstrap 95 % intervals in brackets "
+        f"({res['bootstrap']} resamples, seed {res['seed']}); reproduce with `python eval/risk_eval.py`.",
+        "",
+    ]
+    if res.get("risk_version") != lab["risk_version"] or res.get("specialty_version") != lab["specialty_version"]:
+        lines += [f"- **warning**: these figures were measured for `{res.get('risk_version')}` / "
+                  f"`{res.get('specialty_version')}`, not the running labeller; re-run the evaluation", ""]
+    test = res["splits"]["test"]["groups"]
+    dev = res["splits"].get("dev", {}).get("groups", {})
+    rows = []
+    for group in sorted(test, key=lambda g: (g != "all", g)):
+        m = test[group]
+        rows.append([group, m["n"], *[_fig(m.get(k)) for k, _ in _LAB_METRICS]])
+    lines += [md_table(["test group", "items", *[t for _, t in _LAB_METRICS]], rows), ""]
+    if dev.get("all"):
+        d, t = dev["all"], test["all"]
+        drop = [f"{(d[k] or {}).get('value', float('nan')) - (t[k] or {}).get('value', float('nan')):+.2f}"
+                if d.get(k) and t.get(k) else "–" for k, _ in _LAB_METRICS]
+        lines += [md_table(["all items", "items", *[t for _, t in _LAB_METRICS]],
+                           [["dev (tuned on)", d["n"], *[_fig(d.get(k)) for k, _ in _LAB_METRICS]],
+                            ["test (frozen)", t["n"], *[_fig(t.get(k)) for k, _ in _LAB_METRICS]],
+                            ["drop dev − test", "", *drop]]), ""]
+    conf = res["splits"]["test"].get("confusion")
+    if conf:
+        lines += ["Test confusion matrix (rows: label by reading; columns: labeller):", "",
+                  md_table(["expected \\ predicted", *S.RISK_LEVELS],
+                           [[e, *[conf[e][p] for p in S.RISK_LEVELS]] for e in S.RISK_LEVELS]), ""]
+    return lines

@@ -59,6 +59,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -208,18 +209,90 @@ def _matched_text(names: list[str]) -> pl.Expr:
 # Risk
 
 
+_HITS = "__risk_hits"
+# Padded text for the one Aho-Corasick pass: every run of characters other than ASCII letters,
+# digits, apostrophes and Chinese characters becomes one space, with a space at both ends, so an
+# English literal " chest pain " can only match whole words.
+_PAD_RUN = r"[^a-z0-9'\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
+_ZH_LITERAL = re.compile(r"[a-z0-9'\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_EN_LITERAL = re.compile(r"[a-z0-9' -]+")
+_EN_PREFIX = re.compile(r"([a-z0-9' -]+)\\w\*")
+_EN_PLURAL = re.compile(r"([a-z0-9' -]+)s\?")
+
+
+def _ascii_classes(pattern: str) -> str:
+    """Unicode \\w / \\d / \\s replaced by ASCII classes: the text is lowercased and the Unicode
+    classes make the regex automata large and slow (measured: ~10x on 200-character questions)."""
+    return pattern.replace(r"\w", "[a-z0-9_]").replace(r"\d", "[0-9]").replace(r"\s", "[ \t\n]")
+
+
+@functools.cache
+def _split_terms_cached(key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    spec = json.loads(key)
+    lits: list[str] = []
+    regex: list[str] = []
+    for t in spec.get("zh", []):
+        (lits if _ZH_LITERAL.fullmatch(t) else regex).append(t if _ZH_LITERAL.fullmatch(t) else re.escape(t))
+    regex += [_ascii_classes(p) for p in [*spec.get("zh_regex", []), *spec.get("regex", [])]]
+    regex = ["|".join(f"(?:{p})" for p in regex)] if regex else []
+    en_rx = []
+    for t in spec.get("en", []):
+        if _EN_LITERAL.fullmatch(t):
+            lits.append(f" {t.replace('-', ' ')} ")
+        elif m := _EN_PREFIX.fullmatch(t):
+            lits.append(f" {m.group(1).replace('-', ' ')}")
+        elif m := _EN_PLURAL.fullmatch(t):
+            lits += [f" {m.group(1).replace('-', ' ')} ", f" {m.group(1).replace('-', ' ')}s "]
+        else:
+            en_rx.append(_ascii_classes(t))
+    if en_rx:
+        regex.append(_en_pattern(en_rx))
+    return tuple(dict.fromkeys(lits)), tuple(regex)
+
+
+def split_terms(spec: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A term set as (literals for the shared Aho-Corasick pass, regex patterns run one by one).
+
+    zh literals stay literal; English terms that are plain words, ``word\\w*`` prefixes or
+    ``words?`` plurals become space-padded literals (whole words on the padded text); every other
+    term is a regex (English ones joined into one word-bounded alternation)."""
+    key = {k: spec.get(k, []) for k in _TERM_KEYS}
+    return _split_terms_cached(json.dumps(key, sort_keys=True, ensure_ascii=False))
+
+
+def all_literals(lexicon: dict) -> list[str]:
+    """Every literal of the risk lexicon's rules and contexts, for the one Aho-Corasick pass."""
+    out: dict[str, None] = {}
+    for spec in _term_specs({"rules": lexicon.get("rules", []), "contexts": lexicon.get("contexts", {})}):
+        out.update(dict.fromkeys(split_terms(spec)[0]))
+    return list(out)
+
+
+def _risk_matches(spec: dict | None) -> pl.Expr:
+    """Does the (masked) text match any term of the set: literal hits of the shared pass, or one
+    of the set's regexes."""
+    if not spec:
+        return pl.lit(False)
+    lits, regex = split_terms(spec)
+    parts = []
+    if lits:
+        parts.append(pl.col(_HITS).list.eval(pl.element().is_in(list(lits))).list.any())
+    parts.extend(pl.col(_RISK_TMP).str.contains(p) for p in regex)
+    return pl.any_horizontal(parts) if parts else pl.lit(False)
+
+
 def _has_terms(spec: dict) -> bool:
     return any(spec.get(k) for k in _TERM_KEYS)
 
 
-def _conditioned(text: pl.Expr, spec: dict, ctx: dict[str, pl.Expr]) -> pl.Expr:
+def _conditioned(spec: dict, ctx: dict[str, pl.Expr]) -> pl.Expr:
     """A rule's or context's boolean: its terms (or true when it has none), every ``requires`` set,
     no ``exclude`` term, every ``when`` context, one of the ``when_any`` contexts, no ``unless``."""
-    fired = _matches(text, spec) if _has_terms(spec) else pl.lit(True)
+    fired = _risk_matches(spec) if _has_terms(spec) else pl.lit(True)
     for req in spec.get("requires", []):
-        fired = fired & _matches(text, req)
+        fired = fired & _risk_matches(req)
     if "exclude" in spec:
-        fired = fired & ~_matches(text, spec["exclude"])
+        fired = fired & ~_risk_matches(spec["exclude"])
     for name in spec.get("when", []):
         fired = fired & ctx[name]
     if spec.get("when_any"):
@@ -232,11 +305,11 @@ def _conditioned(text: pl.Expr, spec: dict, ctx: dict[str, pl.Expr]) -> pl.Expr:
 def masked_text(text: pl.Expr, lexicon: dict | None = None) -> pl.Expr:
     """Normalised text with the lexicon's masks (negations, hypotheticals, planning, fear) blanked."""
     lexicon = lexicon or load_lexicon(RISK_LEXICON_FILE)
-    pattern = _mask_pattern(lexicon)
+    pattern = _ascii_classes(_mask_pattern(lexicon))
     return text.str.replace_all(pattern, " ") if pattern else text
 
 
-def _context_stages(lexicon: dict, text: pl.Expr) -> list[dict[str, pl.Expr]]:
+def _context_stages(lexicon: dict) -> list[dict[str, pl.Expr]]:
     """Context expressions grouped in stages: each stage only reads columns of earlier stages."""
     stages: list[dict[str, pl.Expr]] = []
     stage_of: dict[str, int] = {}
@@ -247,7 +320,7 @@ def _context_stages(lexicon: dict, text: pl.Expr) -> list[dict[str, pl.Expr]]:
         while len(stages) <= i:
             stages.append({})
         cols = {d: pl.col(_ctx_col(d)) for d in deps}
-        stages[i][name] = _conditioned(text, spec, cols)
+        stages[i][name] = _conditioned(spec, cols)
     return stages
 
 
@@ -255,20 +328,23 @@ def _ctx_col(name: str) -> str:
     return f"__ctx_{name}"
 
 
-def risk_rule_exprs(text: pl.Expr, lexicon: dict | None = None) -> dict[str, pl.Expr]:
-    """One boolean expression per risk rule id over masked text; contexts are read from
-    ``__ctx_<name>`` columns (``label_risk`` computes them first)."""
+def risk_rule_exprs(lexicon: dict | None = None) -> dict[str, pl.Expr]:
+    """One boolean expression per risk rule id; reads the masked text, the literal hits and the
+    ``__ctx_<name>`` context columns that ``label_risk`` computes first."""
     lexicon = lexicon or load_lexicon(RISK_LEXICON_FILE)
     ctx = {n: pl.col(_ctx_col(n)) for n in lexicon.get("contexts", {})}
-    return {rule["id"]: _conditioned(text, rule, ctx) for rule in lexicon["rules"]}
+    return {rule["id"]: _conditioned(rule, ctx) for rule in lexicon["rules"]}
 
 
 def label_risk(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """Add/overwrite risk_level (high/medium/low) and risk_reasons (sorted fired rule ids)."""
+    """Add/overwrite risk_level (high/medium/low) and risk_reasons (sorted fired rule ids).
+
+    Passes over the text: normalise, blank the masks (one regex), pad and find every literal of
+    every term set (one Aho-Corasick pass), then the remaining regexes one per term set; contexts
+    and rules are boolean algebra over those columns."""
     lexicon = load_lexicon(RISK_LEXICON_FILE)
     names = lf.collect_schema().names()
-    text = pl.col(_RISK_TMP)
-    fired = risk_rule_exprs(text, lexicon)
+    fired = risk_rule_exprs(lexicon)
     ids = sorted(fired)  # sorted ids → the reasons list comes out sorted and unique
     level_of = {r["id"]: r["level"] for r in lexicon["rules"]}
     flags = {rid: f"__rule_{i}" for i, rid in enumerate(ids)}
@@ -286,8 +362,12 @@ def label_risk(lf: pl.LazyFrame) -> pl.LazyFrame:
     reasons = pl.concat_list(
         [pl.when(pl.col(flags[r])).then(pl.lit(r)).otherwise(pl.lit(None, dtype=pl.String)) for r in ids]
     ).list.drop_nulls()
-    out = lf.with_columns(masked_text(normalise(_matched_text(names), simplified=True), lexicon).alias(_RISK_TMP))
-    stages = _context_stages(lexicon, text)
+    padded = pl.concat_str([pl.lit(" "), pl.col(_RISK_TMP).str.replace_all(_PAD_RUN, " "), pl.lit(" ")])
+    out = (
+        lf.with_columns(masked_text(normalise(_matched_text(names), simplified=True), lexicon).alias(_RISK_TMP))
+        .with_columns(padded.str.extract_many(all_literals(lexicon), overlapping=True).alias(_HITS))
+    )
+    stages = _context_stages(lexicon)
     for stage in stages:
         out = out.with_columns([e.alias(_ctx_col(n)) for n, e in stage.items()])
     ctx_cols = [_ctx_col(n) for stage in stages for n in stage]
@@ -297,7 +377,7 @@ def label_risk(lf: pl.LazyFrame) -> pl.LazyFrame:
             level.cast(pl.String).alias(schema.RISK_LEVEL),
             reasons.cast(pl.List(pl.String)).alias(schema.RISK_REASONS),
         )
-        .drop([_RISK_TMP, *ctx_cols, *flags.values()])
+        .drop([_RISK_TMP, _HITS, *ctx_cols, *flags.values()])
     )
 
 
