@@ -70,7 +70,7 @@ def _level(question: str) -> str:
         ("我儿子3岁，咳嗽两天了", "high"),
         ("My 5-year-old swallowed some of her grandmother's pills", "high"),
         # medium: an individual's non-urgent problem
-        ("慢性胃炎怎么治疗？", "medium"),
+        ("我慢性胃炎好几年了，怎么治疗？", "medium"),
         ("我今年25岁，最近失眠，怎么办", "medium"),
         ("I'm 30 and my knee hurts after running", "medium"),
         # low: general knowledge, prevention, administration
