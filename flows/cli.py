@@ -197,13 +197,44 @@ def _run_prepare(args: argparse.Namespace) -> dict:
     )
 
 
-def _summary(result: dict, out_dir: str) -> None:
-    print(f"\nmedprep: done. Outputs in {out_dir}/ (see {out_dir}/DATA_CARD.md)")
+def _summary(result: dict, out_dir: str, synthetic: bool = False) -> None:
+    """What was written, aligned, with what was asked against what was achieved."""
+    def count(n: int, unit: str) -> str:
+        return f"{n:,} {unit}{'' if n == 1 else 's'}"
+
+    rows = []
     for name, info in sorted(result["files"].items()):
-        print(f"  {name:<32} {info['rows']:>7,} rows")
-    for w in result["sample"]["warnings"] + result["sample"]["shortfalls"]:
-        print(f"  warning: {w}")
+        rows.append((name, "" if name.endswith(".md") else count(info["rows"], "row")))
     rl = result.get("rl") or {}
+
+    def rl_path(path: str) -> str:  # the export reports paths under rl/ or absolute ones
+        p = Path(path)
+        if p.is_absolute():
+            try:
+                return p.resolve().relative_to(Path(out_dir).resolve()).as_posix()
+            except ValueError:
+                return str(p)
+        return f"rl/{path}"
+
+    for _fmt, splits in sorted(rl.get("exports", {}).items()):
+        for _split, info in sorted(splits.items()):
+            rows.append((rl_path(info["path"]), count(info["rows"], "prompt")))
+    if rl:
+        rows.append((rl_path(rl["reward_module"]["path"]), "reward"))
+        rows += [(rl_path(info["path"]), f"launch ({name})") for name, info in sorted(rl.get("launch", {}).items())]
+    width = max(len(r[0]) for r in rows) if rows else 0
+    width2 = max(len(r[1]) for r in rows) if rows else 0
+    print(f"\nmedprep: done. Outputs in {out_dir}/ (see {out_dir}/DATA_CARD.md)")
+    card = Path(out_dir) / "DATA_CARD.md"
+    if synthetic or (card.is_file() and "**Not real data**" in card.read_text(encoding="utf-8")):
+        print("  input: synthetic demo data written by bench/synth.py and bench/synth_sources.py "
+              "(for trying the pipeline, not for training)")
+    rep = result["sample"]
+    print(f"  sample: asked {rep['requested']:,}, drew {rep['drawn']:,} from a pool of {rep['pool']:,}")
+    for name, n in rows:
+        print(f"  {name:<{width}}  {n:>{width2}}")
+    for w in rep["warnings"] + rep["shortfalls"]:
+        print(f"  warning: {w}")
     for cmd in rl.get("commands", []):
         print(f"  {cmd}")
 
@@ -236,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             result = prepare(
                 sources="all", download=False, raw_dir=str(DEMO_RAW), out_dir=args.out_dir, seed=args.seed,
             )
-            _summary(result, args.out_dir)
+            _summary(result, args.out_dir, synthetic=True)
         elif args.command == "prepare-rl":
             from flows.prepare_rl import prepare_rl
 

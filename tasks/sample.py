@@ -21,6 +21,7 @@ from tasks.core.storage import write_parquet
 from tasks.sample_config import RECOMMENDED, SampleConfig
 
 SPLIT = "split"
+MIN_VAL = 20  # fewer validation records than this gets a warning
 
 
 @dataclass
@@ -100,10 +101,12 @@ def draw(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleRep
     counts = frame.group_by(S.SOURCE, S.RISK_LEVEL, S.LANGUAGE).len().sort(S.SOURCE, S.RISK_LEVEL, S.LANGUAGE)
     by_source = {s: int(n) for s, n in counts.group_by(S.SOURCE).agg(pl.col("len").sum()).sort(S.SOURCE).iter_rows()}
     total = min(cfg.size, pool.height)
+    # one rule: the 2,000-10,000 range applies to what is asked (checked above); what the pool
+    # cannot give is drawn as far as it goes and reported as achieved against asked
     if pool.height < cfg.size:
         report.warnings.append(
-            f"pool has {pool.height:,} records, fewer than the {cfg.size:,} requested: all are used"
-            + (f" (below the recommended {lo:,})" if pool.height < lo else "")
+            f"asked {cfg.size:,}, drew {pool.height:,}: the pool has fewer than the {cfg.size:,} requested, "
+            "so all are used" + (f" (below the recommended {lo:,})" if pool.height < lo else "")
         )
     shares = cfg.weights or {s: n / max(pool.height, 1) for s, n in by_source.items()}
     missing = [s for s in (cfg.weights or {}) if s not in by_source]
@@ -112,10 +115,13 @@ def draw(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleRep
     src_alloc = allocate(total, by_source, shares)
     quotas: list[tuple[str, str, str, int]] = []
     for src in sorted(by_source):
-        want = round(total * shares.get(src, 0))
+        asked = round(cfg.size * shares.get(src, 0))
         got = src_alloc[src]
-        if cfg.weights and got < want:
-            report.shortfalls.append(f"source {src}: wanted {want:,}, only {got:,} available")
+        if cfg.weights and got < round(total * shares.get(src, 0)):  # short of its share of the drawn
+            report.shortfalls.append(
+                f"source {src}: asked {shares[src]:.0%} of {cfg.size:,} = {asked:,}, drew {got:,} "
+                f"({got / max(total, 1):.0%} of the {total:,} drawn; it has {by_source[src]:,})"
+            )
         sub = counts.filter(pl.col(S.SOURCE) == src)
         risk_avail = {r: int(n) for r, n in sub.group_by(S.RISK_LEVEL).agg(pl.col("len").sum()).sort(S.RISK_LEVEL).iter_rows()}
         risk_alloc = allocate_risk(got, {r: risk_avail.get(r, 0) for r in S.RISK_LEVELS}, cfg)
@@ -155,6 +161,12 @@ def draw(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleRep
     )
     report.drawn = sample.height
     report.splits = {s: int(n) for s, n in sample.group_by(SPLIT).len().sort(SPLIT).iter_rows()}
+    n_val = report.splits.get("val", 0)
+    if cfg.val_fraction > 0 and n_val < MIN_VAL:
+        report.warnings.append(
+            f"validation split has {n_val:,} record{'s' if n_val != 1 else ''} ({cfg.val_fraction:.0%} of "
+            f"{report.drawn:,} drawn), too few to measure anything; ask for a larger sample or --val-fraction"
+        )
     return sample, report
 
 

@@ -37,6 +37,13 @@ def test_prepare_offline_writes_outputs(api_url, tmp_path):
     res = medprep(api_url, "prepare", "medical-o1", "--offline", "--raw-dir", str(raw), "--out-dir", str(tmp_path / "out"))
     assert res.returncode == 0, res.stderr[-2000:]
     assert "processed/train.jsonl" in res.stdout and "DATA_CARD.md" in res.stdout
+    out = res.stdout.splitlines()
+    assert any(line.split()[::2] == ["rl/verl/train.parquet", "prompts"] for line in out), res.stdout
+    assert "synthetic demo data written by bench/synth.py" in res.stdout  # a copy of a shipped demo file
+    # the summary's table is aligned: every count ends in the same column
+    table = [line for line in out if line.startswith("  ") and line.rstrip().endswith((" rows", " prompts", " row"))]
+    assert len({len(line.rstrip()) for line in table}) == 1, table
+    assert "Finished in state" not in res.stderr
     first = json.loads((tmp_path / "out/processed/train.jsonl").read_text().splitlines()[0])
     assert first["meta"]["source"] == "medical-o1"
 

@@ -78,3 +78,22 @@ def test_risk_minimums_are_reserved_exactly_before_the_natural_mix():
     # a level the pool lacks cannot be reserved: the rest fills it, and the shortfall is real
     got = allocate_risk(100, {"high": 5, "medium": 500, "low": 0}, SampleConfig(size=5000))
     assert got == {"high": 5, "medium": 95, "low": 0}
+
+
+def test_weights_shortfall_quotes_what_was_asked_and_what_was_drawn():
+    """0.7 / 0.3 asked of 5,000 on a pool of 235 + 63: all records are used, and the shortfall
+    names the asked 1,500 (30 % of 5,000), not 30 % of the pool."""
+    p = pool({("a", "medium", "en"): 235, ("b", "medium", "en"): 63})
+    _, rep = draw(p, SampleConfig(size=5000, weights={"a": 0.7, "b": 0.3}))
+    (short,) = [s for s in rep.shortfalls if s.startswith("source b: asked")]
+    assert "asked 30% of 5,000 = 1,500, drew 63" in short and "of the 298 drawn" in short
+    assert any(w.startswith("asked 5,000, drew 298") for w in rep.warnings)
+
+
+def test_tiny_validation_split_is_reported():
+    p = pool({("a", "high", "en"): 10, ("a", "medium", "en"): 10, ("a", "low", "en"): 10})
+    _, rep = draw(p, SampleConfig(size=30, allow_out_of_range=True))
+    assert rep.splits.get("val", 0) < 20
+    assert any(w.startswith("validation split has") for w in rep.warnings)
+    _, rep = draw(p, SampleConfig(size=30, allow_out_of_range=True, val_fraction=0.0))
+    assert not any(w.startswith("validation split has") for w in rep.warnings)
