@@ -70,7 +70,7 @@ from tasks.core.text import normalise
 
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 RISK_LEXICON_FILE = "risk.v2.json"
-SPECIALTY_LEXICON_FILE = "specialty.v1.json"
+SPECIALTY_LEXICON_FILE = "specialty.v2.json"
 EVAL_SET = Path(__file__).resolve().parents[2] / "tests" / "data" / "risk_eval.jsonl"
 # Frozen-test figures written by eval/risk_eval.py (package data: the card reads it, never the test set).
 EVAL_RESULTS_FILE = Path(__file__).resolve().parent / "risk_eval_results.json"
@@ -399,7 +399,13 @@ def label_specialty(lf: pl.LazyFrame) -> pl.LazyFrame:
 
     text = pl.col(_SPEC_TMP)
     kws = lex["keywords"]
-    counts = pl.concat_list([text.str.count_matches(_count_regex(k)).cast(pl.UInt32) for k in kws])
+    def score(k: dict) -> pl.Expr:
+        n = text.str.count_matches(_ascii_classes(_count_regex(k)))
+        if k.get("binary"):
+            n = (n > 0).cast(pl.UInt32)
+        return (n * float(k.get("weight", 1))).cast(pl.Float64)
+
+    counts = pl.concat_list([score(k) for k in kws])
     labels = pl.Series([k["specialty"] for k in kws], dtype=pl.String)
     best = counts.list.arg_max()  # first maximum → ties go to the earlier (priority) specialty
     classified = (
@@ -408,7 +414,7 @@ def label_specialty(lf: pl.LazyFrame) -> pl.LazyFrame:
         .otherwise(pl.lit(lex["fallback"]))
     )
     return (
-        lf.with_columns(normalise(_matched_text(names), simplified=True).alias(_SPEC_TMP))
+        lf.with_columns(masked_text(normalise(_matched_text(names), simplified=True)).alias(_SPEC_TMP))
         .with_columns(pl.coalesce(mapped, classified).cast(pl.String).alias(schema.SPECIALTY))
         .drop(_SPEC_TMP)
     )
