@@ -1,11 +1,23 @@
-"""Risk and specialty labels, lexicon-driven and vectorised (GitHub issue 6).
+"""Risk and specialty labels, lexicon-driven and vectorised (GitHub issues 6 and 17).
 
 Specification
 -------------
-**Rules live in data.** ``tasks/quality/lexicons/risk.v1.json`` and ``tasks/quality/lexicons/specialty.v1.json``
-hold every term; this module only compiles them into Polars expressions. Changing a term means
-editing the JSON and bumping its ``version`` (``RISK_LEXICON_VERSION`` is written into the data
-card next to the evaluation figures).
+**Rules live in data.** ``tasks/quality/lexicons/risk.v2.json`` and ``specialty.v2.json`` hold
+every term, mask and context; this module only compiles them into Polars expressions. Changing a
+term means editing the JSON and bumping its ``version`` (written into the data card next to the
+frozen-test figures, ``risk_eval_results.json``, which ``eval/risk_eval.py`` writes). The levels
+follow ``docs/risk-guideline.md``.
+
+**Risk v2 (issue 17).** After normalisation the lexicon's ``masks`` are blanked (negated findings,
+fear phrases, hypotheticals, planning a pregnancy, passing mentions, a doctor's turns in a
+flattened dialogue). ``contexts`` are named booleans (who the patient is: personal / vignette /
+dialogue; exam form; general knowledge; acuity now vs a chronic or known course) built from term
+sets and from earlier contexts (``when`` / ``when_any`` / ``unless``). A rule fires when its terms
+match (or it has none), its ``requires`` sets match, no ``exclude`` term matches and its context
+conditions hold. Literals of every term set are found in ONE Aho-Corasick pass
+(``str.extract_many``) over a space-padded copy of the text (English words padded so they match
+whole words); the remaining regexes run one alternation per term set. Level = highest level
+among fired rules, none → ``default_level`` (medium); ``risk_reasons`` = sorted fired rule ids.
 
 **Normalisation** (shared by both labels): ``fill_null("")`` → Unicode NFKC (full-width letters and
 digits become ASCII) → lowercase → traditional→simplified Chinese with OpenCC ``t2s``. OpenCC is the
