@@ -32,29 +32,13 @@ is 26% on the question alone, 41% on question + answer, 43% with the reasoning t
 falls from 10% to 4% — the level would then describe the model's answer, not the user's situation,
 which is what the RL sampler balances on.
 
-**Risk levels.** Each rule has an id ``<level>.<name>`` and a level.
-- ``high``: emergencies and red-flag symptoms (``high.emergency``), suicide and self-harm
-  (``high.self_harm``), medication dose/overdose/interactions/contraindications
-  (``high.medication``), infants and children under 18 (``high.pediatric``), poisoning and toxic
-  exposure (``high.poisoning``), pregnancy and lactation (``high.pregnancy_lactation``), stopping,
-  skipping or replacing a treatment (``high.treatment_change``).
-- ``low``: general knowledge with no patient decision attached — history of medicine, basic
-  science, public health, law, statistics, lab/dental technique (``low.general_knowledge``) — and
-  lifestyle: diet, exercise, sleep, wellness (``low.lifestyle``).
-- ``medium``: every other clinical question: symptoms, diagnosis, treatment choice, prognosis,
-  chronic-disease management, drug side effects. ``medium.clinical`` is a rule of its own so that a
-  clinical question that also mentions food ("胃胀，吃什么好") is medium, not low.
-
-The level is the highest level among fired rules. **No rule fired → ``medium``**: the inputs are
-medical datasets, so unmatched text is most often a clinical question phrased in words the lexicon
-lacks; calling it ``low`` would hide clinical questions among the harmless ones, calling it
-``high`` would swamp the high bucket. ``risk_reasons`` lists the ids of *all* fired rules (sorted,
-unique), including lower-level ones, so a reviewer sees why.
-
-A rule fires when any of its terms match, every ``requires`` set matches, and no ``exclude`` term
-matches. ``zh`` terms are literal substrings (``str.contains_any``, Aho-Corasick); ``zh_regex`` are
-regex fragments; ``en`` terms are regex fragments joined into one alternation wrapped in ASCII word
-boundaries ``(?-u:\\b)`` (Unicode ``\\b`` would not fire between a CJK character and a Latin word).
+**Risk levels.** Each rule has an id ``<level>.<name>`` and a level; the rule set and what each
+rule means are described in the lexicon (``description`` of every rule and context). ``high``
+rules: emergency (named red flags), acute_presentation (red-flag events with acuity cues),
+breathing, self_harm, medication, dosing, drug_warnings, treatment_change, poisoning,
+pregnancy_lactation, pediatric / pediatric_child / pediatric_family; ``medium.clinical`` (an
+individual with a clinical problem); ``low.general_knowledge`` and ``low.no_patient`` (no patient
+at stake). **No rule fired → ``medium``**. ``risk_reasons`` lists *all* fired rules.
 
 **Specialty.** A non-null source value is kept when it is already in the fixed set, else mapped
 through the lexicon's department table (Toyhom ``心血管科`` → ``internal_medicine``, ``神经外科`` →
@@ -62,8 +46,8 @@ through the lexicon's department table (Toyhom ``心血管科`` → ``internal_m
 (the canonical schema has no column for it; see the report to the lead). Null or unmappable
 values are classified from the question: one ``str.count_matches`` per specialty, highest count
 wins, ties go to the earlier specialty in the lexicon's priority list, no hit → ``other``.
-Check on the 1,016 real Toyhom internal-medicine rows with the department hidden: 87% come out
-``internal_medicine``, 7.5% ``pediatrics`` (the patient is a child), 1.7% ``other``.
+v2 weights the keyword sets (score = weight x matches; a ``binary`` set scores weight x any match)
+and reads the masked text. Accuracy on the labelled eval set: see ``risk_eval_results.json``.
 """
 
 from __future__ import annotations
