@@ -110,8 +110,8 @@ def check_args(args: argparse.Namespace) -> None:
         from tasks.sample_config import SampleConfig
 
         parse_sources(args.sources, build_registry(args.source_config))
-        SampleConfig(args.sample_size, args.seed, None, args.min_high, args.min_low, args.val_fraction,
-                     args.allow_out_of_range).check()
+        SampleConfig(size=args.sample_size, seed=args.seed, min_high=args.min_high, min_low=args.min_low,
+                     val_fraction=args.val_fraction, allow_out_of_range=args.allow_out_of_range).check()
         if args.max_prompt_tokens < 1:
             raise ConfigError(f"--max-prompt-tokens must be positive, got {args.max_prompt_tokens}")
     if args.command == "prepare-rl":
@@ -207,13 +207,7 @@ def _summary(result: dict, out_dir: str, synthetic: bool = False) -> None:
         rows.append((name, "" if name.endswith(".md") else count(info["rows"], "row")))
     rl = result.get("rl") or {}
 
-    def rl_path(path: str) -> str:  # the export reports paths under rl/ or absolute ones
-        p = Path(path)
-        if p.is_absolute():
-            try:
-                return p.resolve().relative_to(Path(out_dir).resolve()).as_posix()
-            except ValueError:
-                return str(p)
+    def rl_path(path: str) -> str:  # the export's paths are relative to its folder, rl/
         return f"rl/{path}"
 
     for _fmt, splits in sorted(rl.get("exports", {}).items()):

@@ -57,13 +57,14 @@ def prepare(
     custom_sources: list[dict] | str | None = None,
 ) -> dict:
     """Prepare gated, risk-balanced RL training data from medical QA sources."""
-    return _prepare(sources, download, raw_dir, out_dir, max_prompt_tokens if export_rl else 0,
-                    SampleConfig(sample_size, seed, None, min_high, min_low, val_fraction, allow_out_of_range),
-                    custom_sources)
+    cfg = SampleConfig(size=sample_size, seed=seed, min_high=min_high, min_low=min_low,
+                       val_fraction=val_fraction, allow_out_of_range=allow_out_of_range)
+    return _prepare(sources, download, raw_dir, out_dir, cfg, custom_sources,
+                    export_rl=export_rl, max_prompt_tokens=max_prompt_tokens)
 
 
-def _prepare(sources, download: bool, raw_dir: str, out_dir: str, rl_budget: int, cfg: SampleConfig,
-             custom_sources: list[dict] | str | None) -> dict:
+def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleConfig,
+             custom_sources: list[dict] | str | None, *, export_rl: bool, max_prompt_tokens: int) -> dict:
     registry = build_registry(custom_sources)  # this run's sources: built-ins + user-defined
     plan = parse_sources(sources, registry)
     cfg = replace(cfg, weights=plan.weights)
@@ -88,19 +89,21 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, rl_budget: int
                       if download else "skipped (offline)")
         progress.step("detect", f"{len(files)} files of {', '.join(sorted({f['source'] for f in files}))}")
         parsed = [f.result() for f in parse_file.map(files, work_dir=unmapped(work), custom_sources=unmapped(custom_sources))]
-        progress.step("parse", f"{sum(p['records'] for p in parsed):,} records, {sum(p['quarantined'] for p in parsed):,} quarantined")
+        progress.step("parse", f"{sum(p.records for p in parsed):,} records, {sum(p.quarantined for p in parsed):,} quarantined")
         pool = build_pool(parsed, work)
-        progress.step("pool", f"{pool['records']:,} records after dedup")
-        gate = run_gate(pool["pool_path"])
+        progress.step("pool", f"{pool.records:,} records after dedup")
+        gate = run_gate(pool.pool_file.path)
         report.publish_gate(label, gate)
         progress.step("gate", f"{sum(g['success'] for g in gate)}/{len(gate)} expectations passed")
-        sample = sample_pool(pool["pool_path"], work, cfg)
-        report.publish_counts(label, sample["sample_path"])
-        progress.step("sample", f"{sample['report']['drawn']:,} records drawn")
-        quarantines = [p["quarantine_path"] for p in parsed] + [pool["dedup_quarantine_path"]]
+        sample = sample_pool(pool.pool_file, work, cfg)
+        report.publish_counts(label, sample.sample_file.path)
+        progress.step("sample", f"{sample.report['drawn']:,} records drawn")
+        quarantines = [p.quarantine_file for p in parsed] + [pool.dedup_quarantine_file]
         card_ctx = card_context(_version(), files, downloads, parsed, pool, gate, asdict(cfg), sample, registry)
-        written = write_outputs(sample["sample_path"], quarantines, out_dir, card_ctx, rl_budget)
-        rl = written["rl"]
-        progress.step("write", f"{len(written['files'])} files in {out_dir}" + (f", {rl['rows']:,} RL prompts" if rl else ""))
-        report.publish_card(label, written["card"])
-    return {"out_dir": out_dir, "files": written["files"], "sample": sample["report"], "rl": rl}
+        written = write_outputs(sample, quarantines, out_dir, card_ctx, export_rl=export_rl,
+                                max_prompt_tokens=max_prompt_tokens)
+        rl = written.rl
+        progress.step("write", f"{len(written.files)} files in {out_dir}" + (f", {rl['rows']:,} RL prompts" if rl else ""))
+        report.publish_card(label, written.card)
+    files_out = {k: {"path": f.path, "rows": f.rows, "sha256": f.sha256} for k, f in written.files.items()}
+    return {"out_dir": out_dir, "files": files_out, "sample": sample.report, "rl": rl}

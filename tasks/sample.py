@@ -15,8 +15,9 @@ import polars_hash  # noqa: F401  (registers .chash)
 from prefect import task
 
 from tasks.core import schema as S
-from tasks.core.caching import FILES, file_sha256
+from tasks.core.caching import FILES
 from tasks.core.logs import log
+from tasks.core.results import FileRef, Sample
 from tasks.core.storage import write_parquet
 from tasks.sample_config import RECOMMENDED, SampleConfig
 
@@ -171,12 +172,12 @@ def draw(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleRep
 
 
 @task(name="sample", cache_policy=FILES, persist_result=True)
-def sample_pool(pool_path: str, work_dir: str, cfg: SampleConfig) -> dict:
+def sample_pool(pool: FileRef, work_dir: str, cfg: SampleConfig) -> Sample:
     """Draw the stratified sample from the pool; writes sample.parquet with a split column."""
     logger = log()
-    sample, report = draw(pl.read_parquet(pool_path), cfg)
+    sample, report = draw(pl.read_parquet(pool.path), cfg)
     path = write_parquet(sample, Path(work_dir) / "sample.parquet")
     logger.info("sample: %d of %d records (seed %d), splits %s", report.drawn, report.pool, cfg.seed, report.splits)
     for w in report.warnings + report.shortfalls:
         logger.warning("sample: %s", w)
-    return {"sample_path": str(path), "sample_sha256": file_sha256(path), "report": report.to_dict()}
+    return Sample(sample_file=FileRef.of(path), report=report.to_dict())

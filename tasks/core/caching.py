@@ -16,13 +16,12 @@ A task's cache key is a sha256 over
 - the flow's ``custom_sources`` parameter when set (user-defined sources change parsing).
 
 Before a key is used, the cached result it points at is checked against the disk: every file
-the result stands for (``x_path`` + ``x_sha256`` pairs, ``{"path", "sha256"}`` dicts, or what
-the policy's ``outputs`` function lists) must exist with the recorded sha256. If one is missing
+the result stands for (its ``FileRef`` fields, or what the policy's ``outputs`` function lists) must exist with the recorded sha256. If one is missing
 or different, the next generation of the key (``<key>-g1``, ``-g2`` ...) is tried, and the first
 free or still-valid one is used: the task runs again and records its result there. Only the
 result store's public ``exists``/``read`` are used.
 
-Results are small dicts (paths, counts, digests) persisted under ``PREFECT_LOCAL_STORAGE_PATH``
+Results are small frozen records (tasks/core/results.py: file references, counts) persisted under ``PREFECT_LOCAL_STORAGE_PATH``
 (``.prefect/storage`` with scripts/stack.sh); frames stay in Parquet and are never pickled.
 Force a full recompute with ``PREFECT_TASKS_REFRESH_CACHE=true``.
 """
@@ -196,25 +195,10 @@ def fingerprint(value: Any) -> Any:
 
 
 def recorded_files(result: Any, inputs: dict[str, Any] | None = None) -> list[tuple[str, str | None]]:
-    """Files a task result stands for: ``x_path``/``x_sha256`` pairs and ``{path, sha256}`` dicts."""
-    found: list[tuple[str, str | None]] = []
+    """Files a task result stands for: its ``FileRef`` fields (tasks/core/results.py)."""
+    from tasks.core.results import file_refs
 
-    def walk(v: Any) -> None:
-        if isinstance(v, dict):
-            if isinstance(v.get("path"), str) and isinstance(v.get("sha256"), str):
-                found.append((v["path"], v["sha256"]))
-            for k, sub in v.items():
-                if isinstance(k, str) and k.endswith("_path") and isinstance(sub, str):
-                    digest = v.get(k[: -len("_path")] + "_sha256")
-                    if isinstance(digest, str):
-                        found.append((sub, digest))
-                walk(sub)
-        elif isinstance(v, (list, tuple)):
-            for sub in v:
-                walk(sub)
-
-    walk(result)
-    return found
+    return [(ref.path, ref.sha256) for ref in file_refs(result)]
 
 
 def stale_reason(files: Iterable[tuple[str | Path, str | None]]) -> str | None:
@@ -297,6 +281,12 @@ def rl_outputs(result: Any, inputs: dict[str, Any]) -> list[tuple[str, str | Non
     return files
 
 
-# the policies the tasks use (results are small dicts; persistence is on for these tasks)
+def written_outputs(result: Any, inputs: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """write-outputs: the published files (FileRefs) and, when exported, the RL files."""
+    return recorded_files(result) + (rl_outputs(result.rl, inputs) if getattr(result, "rl", None) else [])
+
+
+# the policies the tasks use (results are small records; persistence is on for these tasks)
 FILES = ContentCache()
 RL_EXPORT = ContentCache(dirs=("processed_dir",), outputs=rl_outputs)
+WRITE = ContentCache(outputs=written_outputs)

@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from tasks.core import schema as S
+from tasks.core.results import ParsedFile, Pool, Sample
 from tasks.sample import SPLIT
 
 PCTS = (0.05, 0.5, 0.95)
@@ -119,7 +120,7 @@ def risk_by_source_chart(frame: pl.DataFrame) -> str:
 def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
     """The whole card as markdown."""
     cfg = ctx["sample_config"]
-    rep = ctx["sample"]["report"]
+    rep = ctx["sample"].report
     files = ctx["outputs"]["files"]
     lines = [
         "# Data card — medprep",
@@ -173,7 +174,7 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
         "",
         md_table(
             ["source", "file", "records", "quarantined"],
-            [[p["source"], p["relpath"], f"{p['records']:,}", f"{p['quarantined']:,}"] for p in ctx["parsed"]],
+            [[p.source, p.relpath, f"{p.records:,}", f"{p.quarantined:,}"] for p in ctx["parsed"]],
         ),
         "",
         "Quarantined records by reason (all in `quarantine/<source>.jsonl` with source file, row and reason):",
@@ -182,7 +183,7 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
         "",
         "## Dedup",
         "",
-        md_table(["dedup", "value"], [["parsed, before dedup", f"{ctx['pool']['before_dedup']:,}"]] + [[k, f"{v:,}" if isinstance(v, int) else v] for k, v in ctx["pool"]["dedup"].items() if not k.startswith("seconds")]),
+        md_table(["dedup", "value"], [["parsed, before dedup", f"{ctx['pool'].before_dedup:,}"]] + [[k, f"{v:,}" if isinstance(v, int) else v] for k, v in ctx["pool"].dedup.items() if not k.startswith("seconds")]),
         "",
         "## Gate (Great Expectations)",
         "",
@@ -248,7 +249,7 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
     ]
     lines += labeller_section(ctx.get("labeller"))
     lines += ["## Output files", ""]
-    out_rows = [[k, f"{v['rows']:,}", f"`{v['sha256']}`"] for k, v in sorted(files.items())]
+    out_rows = [[k, f"{v.rows:,}", f"`{v.sha256}`"] for k, v in sorted(files.items())]
     rl = ctx.get("rl") or {}
     for _fmt, splits in sorted(rl.get("exports", {}).items()):
         for _, v in sorted(splits.items()):
@@ -278,9 +279,9 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def card_context(version: str, files: list[dict], downloads: dict, parsed: list[dict], pool: dict,
-                 gate: list[dict], cfg: dict, sample: dict, registry=None) -> dict:
-    """What the card needs from the run's steps (plain dicts; the written files are added later);
+def card_context(version: str, files: list[dict], downloads: dict, parsed: list[ParsedFile], pool: Pool,
+                 gate: list[dict], cfg: dict, sample: Sample, registry=None) -> dict:
+    """What the card needs from the run's steps (the written files are added later);
     ``registry`` is the run's source registry (built-ins when None)."""
     from tasks.ingest.sources import REGISTRY
 
@@ -304,8 +305,8 @@ def card_context(version: str, files: list[dict], downloads: dict, parsed: list[
 
 def render_card(ctx: dict) -> str:
     """The card for one run: ``ctx`` from the flow plus the written files and the RL summary."""
-    sample = pl.read_parquet(ctx["sample"]["sample_path"])
-    pool = pl.read_parquet(ctx["pool"]["pool_path"], columns=[S.SOURCE, S.LANGUAGE, S.RISK_LEVEL])
+    sample = pl.read_parquet(ctx["sample"].sample_file.path)
+    pool = pl.read_parquet(ctx["pool"].pool_file.path, columns=[S.SOURCE, S.LANGUAGE, S.RISK_LEVEL])
     return render({**ctx, "labeller": _labeller_figures()}, sample, pool)
 
 

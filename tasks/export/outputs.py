@@ -15,8 +15,9 @@ import polars as pl
 from prefect import task
 
 from tasks.core import schema as S
-from tasks.core.caching import FILES
+from tasks.core.caching import WRITE
 from tasks.core.logs import log
+from tasks.core.results import FileRef, OutputFile, Sample, Written
 from tasks.core.storage import sha256_file, swap_in, write_ndjson
 from tasks.export.records import training_records
 from tasks.sample import SPLIT
@@ -27,15 +28,15 @@ CARD = "DATA_CARD.md"
 ITEMS = ("processed", "quarantine", "rl", CARD)
 
 
-def file_info(path: Path, rows: int) -> dict:
+def file_info(path: Path, rows: int) -> OutputFile:
     """Path, row count and sha256 of a written file, for the data card."""
-    return {"path": str(path), "rows": rows, "sha256": sha256_file(path)}
+    return OutputFile(str(path), sha256_file(path), rows)
 
 
 def write_processed(sample_path: str, quarantine_paths: list[str], out: Path) -> dict:
     """processed/{train,val}.jsonl and quarantine/<source>.jsonl under ``out``."""
     sample = pl.read_parquet(sample_path)
-    written: dict[str, dict] = {}
+    written: dict[str, OutputFile] = {}
     for split in ("train", "val"):
         rows = training_records(sample.filter(pl.col(SPLIT) == split)).collect()
         path = write_ndjson(rows, out / "processed" / f"{split}.jsonl")
@@ -64,49 +65,32 @@ def publish(stage: Path, out: Path) -> list[str]:
     return moved
 
 
-def _rebase(value, root: Path):
-    """The RL summary with its file paths made absolute under ``root`` (they are relative)."""
-    if isinstance(value, dict):
-        out = {k: _rebase(v, root) for k, v in value.items()}
-        if isinstance(value.get("path"), str) and "sha256" in value:
-            out["path"] = str(root / value["path"])
-        return out
-    if isinstance(value, list):
-        return [_rebase(v, root) for v in value]
-    return value
-
-
-@task(name="write-outputs", cache_policy=FILES, persist_result=True)
+@task(name="write-outputs", cache_policy=WRITE, persist_result=True)
 def write_outputs(
-    sample_path: str, quarantine_paths: list[str], out_dir: str, card_ctx: dict, rl_max_prompt_tokens: int = 1024
-) -> dict:
-    """Write processed/, quarantine/, rl/ and DATA_CARD.md into a staging folder, then swap them in.
-
-    ``rl_max_prompt_tokens`` is the RL export's prompt budget; 0 skips the export.
-    """
+    sample: Sample, quarantines: list[FileRef], out_dir: str, card_ctx: dict, export_rl: bool = True,
+    max_prompt_tokens: int = 1024,
+) -> Written:
+    """Write processed/, quarantine/, rl/ (when ``export_rl``) and DATA_CARD.md into a staging
+    folder, then swap them in; ``max_prompt_tokens`` is the RL export's prompt budget."""
     from tasks.export.datacard import render_card
-    from tasks.export.rl.export import run_export
-    from tasks.export.rl.launch import command
+    from tasks.export.rl.export import placed, run_export
 
     logger = log()
     t0 = time.perf_counter()
     out = Path(out_dir)
     stage = out / STAGING
     shutil.rmtree(stage, ignore_errors=True)  # leftovers of a killed run
-    written = write_processed(sample_path, quarantine_paths, stage)
-    rl = run_export(stage / "processed", stage / "rl", rl_max_prompt_tokens) if rl_max_prompt_tokens else None
+    written = write_processed(sample.sample_file.path, [q.path for q in quarantines], stage)
+    rl = run_export(stage / "processed", stage / "rl", max_prompt_tokens) if export_rl else None
     card = render_card({**card_ctx, "outputs": written, "rl": rl})
     (stage / CARD).write_text(card, encoding="utf-8")
     moved = publish(stage, out)
     # the result names the published files, so a cached result is reused only while they are intact
-    files = {k: {**v, "path": str(out / k)} for k, v in written["files"].items()}
-    files[CARD] = {"path": str(out / CARD), "rows": card.count("\n"), "sha256": sha256_file(out / CARD)}
-    if rl:
-        rl = _rebase({k: v for k, v in rl.items() if k != "commands"}, out / "rl")
-        rl["out_dir"] = str(out / "rl")
-        rl["commands"] = [command(out / "rl", info["path"]) for info in rl["launch"].values()]
+    files = {k: OutputFile(str(out / k), v.sha256, v.rows) for k, v in written["files"].items()}
+    files[CARD] = OutputFile(str(out / CARD), sha256_file(out / CARD), card.count("\n"))
     logger.info("wrote %s into %s in %.2fs", ", ".join(moved), out_dir, time.perf_counter() - t0)
-    return {"files": files, "quarantine_by_reason": written["quarantine_by_reason"], "rl": rl, "card": card}
+    return Written(files=files, quarantine_by_reason=written["quarantine_by_reason"],
+                   rl=placed(rl, out / "rl") if rl else None, card=card)
 
 
 def _reasons(bad: pl.DataFrame) -> dict[str, int]:

@@ -9,8 +9,9 @@ import polars as pl
 from prefect import task
 
 from tasks.core import schema as S
-from tasks.core.caching import FILES, file_sha256
+from tasks.core.caching import FILES
 from tasks.core.logs import log
+from tasks.core.results import FileRef, ParsedFile
 from tasks.core.storage import PARQUET_OPTS, atomic_path, write_parquet
 from tasks.ingest.readers import iter_records
 from tasks.ingest.sources import REGISTRY, build_registry
@@ -56,8 +57,8 @@ def write_parsed(source: str | SourceSpec, path: str, relpath: str, dest: Path) 
 
 
 @task(name="parse-file", cache_policy=FILES, persist_result=True)
-def parse_file(found: dict, work_dir: str, custom_sources: list[dict] | str | None = None) -> dict:
-    """Parse one detected file into work_dir as Parquet; returns paths and counts."""
+def parse_file(found: dict, work_dir: str, custom_sources: list[dict] | str | None = None) -> ParsedFile:
+    """Parse one detected file into work_dir as Parquet (records + quarantine)."""
     # the run's own registry, built here from the same parameter: a worker process of a
     # distributed task runner needs nothing from the flow's process
     spec = build_registry(custom_sources)[found["source"]]
@@ -73,14 +74,12 @@ def parse_file(found: dict, work_dir: str, custom_sources: list[dict] | str | No
         "parsed %s: %d records, %d quarantined in %.2fs (%.0f rows/s)",
         found["relpath"], n_good, bad.height, secs, (n_good + bad.height) / max(secs, 1e-9),
     )
-    return {
-        **found,
-        "records_path": str(records),
-        "quarantine_path": str(quarantine),
-        "records_sha256": file_sha256(records),
-        "quarantine_sha256": file_sha256(quarantine),
-        "fields": list(spec.fields),
-        "records": n_good,
-        "quarantined": bad.height,
-        "seconds": round(secs, 3),
-    }
+    return ParsedFile(
+        input=dict(found),
+        records_file=FileRef.of(records),
+        quarantine_file=FileRef.of(quarantine),
+        fields=tuple(spec.fields),
+        records=n_good,
+        quarantined=bad.height,
+        seconds=round(secs, 3),
+    )

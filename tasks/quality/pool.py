@@ -9,9 +9,10 @@ import polars as pl
 from prefect import task
 
 from tasks.core import schema as S
-from tasks.core.caching import FILES, file_sha256
+from tasks.core.caching import FILES
 from tasks.core.errors import BadFileError
 from tasks.core.logs import log
+from tasks.core.results import FileRef, ParsedFile, Pool
 from tasks.core.storage import write_parquet
 
 
@@ -22,27 +23,27 @@ def label(frame: pl.LazyFrame) -> pl.LazyFrame:
     return label_risk(label_specialty(frame))
 
 
-def empty_pool_message(parsed: list[dict]) -> str:
+def empty_pool_message(parsed: list[ParsedFile]) -> str:
     """Why no record survived: per file, the records parsed and the quarantine reasons."""
     parts = []
-    for p in sorted(parsed, key=lambda p: (p["source"], p["relpath"])):
-        bad = pl.read_parquet(p["quarantine_path"], columns=[S.REASON])
+    for p in sorted(parsed, key=lambda p: (p.source, p.relpath)):
+        bad = pl.read_parquet(p.quarantine_file.path, columns=[S.REASON])
         reasons = ", ".join(f"{r}: {n}" for r, n in bad.group_by(S.REASON).len().sort(S.REASON).iter_rows())
-        fields = ", ".join(p.get("fields") or ["?"])
-        parts.append(f"{p['relpath']} ({p['source']}, fields {fields}): {p['records']} usable, "
-                     f"{p['quarantined']} quarantined" + (f" ({reasons})" if reasons else ""))
+        fields = ", ".join(p.fields or ["?"])
+        parts.append(f"{p.relpath} ({p.source}, fields {fields}): {p.records} usable, "
+                     f"{p.quarantined} quarantined" + (f" ({reasons})" if reasons else ""))
     return ("no usable record in the input files: " + "; ".join(parts)
             + ". Fix: check that each file holds records with those fields filled in.")
 
 
 @task(name="build-pool", cache_policy=FILES, persist_result=True)
-def build_pool(parsed: list[dict], work_dir: str) -> dict:
+def build_pool(parsed: list[ParsedFile], work_dir: str) -> Pool:
     """Concatenate parsed files, label them, dedup within and across sources; write pool.parquet."""
     from tasks.quality.dedup import dedup
 
     logger = log()
     t0 = time.perf_counter()
-    paths = [p["records_path"] for p in sorted(parsed, key=lambda p: (p["source"], p["relpath"]))]
+    paths = [p.records_file.path for p in sorted(parsed, key=lambda p: (p.source, p.relpath))]
     frame = label(pl.scan_parquet(paths)).collect() if paths else S.empty_frame()
     # canonical order: outputs must not depend on which task finished first
     frame = frame.sort(S.ID)
@@ -58,5 +59,5 @@ def build_pool(parsed: list[dict], work_dir: str) -> dict:
         "pool: %d records -> %d after dedup (%s) in %.2fs",
         before, kept.height, ", ".join(f"{k}={v}" for k, v in stats.items()), time.perf_counter() - t0,
     )
-    return {"pool_path": str(pool), "pool_sha256": file_sha256(pool), "dedup_quarantine_path": str(dup),
-            "dedup_quarantine_sha256": file_sha256(dup), "before_dedup": before, "records": kept.height, "dedup": stats}
+    return Pool(pool_file=FileRef.of(pool), dedup_quarantine_file=FileRef.of(dup), before_dedup=before,
+                records=kept.height, dedup=stats)

@@ -364,9 +364,7 @@ def run_export(
     }
     # manifest.json holds paths relative to out_dir only, so identical input gives identical bytes
     write_text(json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n", out_dir / "manifest.json")
-    for info in launch.values():
-        info["command"] = command(out_dir, info["path"])
-    return {"out_dir": str(out_dir), **summary, "commands": [info["command"] for info in launch.values()]}
+    return placed(summary, out_dir)
 
 
 @task(name="export-rl", cache_policy=RL_EXPORT, persist_result=True)
@@ -392,7 +390,13 @@ def export_rl(
     shutil.rmtree(stage, ignore_errors=True)
     summary = run_export(processed_dir, stage, max_prompt_tokens, system_prompt)
     swap_in(stage, out)
-    summary["out_dir"] = str(out)
+    return placed(summary, out)
+
+
+def placed(summary: dict[str, Any], out: Path) -> dict[str, Any]:
+    """The summary of an export that now lives in ``out``: its paths stay relative to ``out_dir``
+    (the one place they are anchored), and the launch commands name ``out``."""
+    summary = {**summary, "out_dir": str(out), "launch": {k: dict(v) for k, v in summary["launch"].items()}}
     summary["commands"] = [command(out, info["path"]) for info in summary["launch"].values()]
     for info, cmd in zip(summary["launch"].values(), summary["commands"]):
         info["command"] = cmd

@@ -11,6 +11,7 @@ import pytest
 from prefect import flow, task
 
 from tasks.core.caching import ContentCache, code_digest, fingerprint, recorded_files, stale_reason
+from tasks.core.results import FileRef, OutputFile, Pool
 
 POLICY = ContentCache()
 
@@ -102,8 +103,11 @@ def test_recorded_files_and_staleness(tmp_path):
     p = tmp_path / "pool.parquet"
     p.write_bytes(b"pool")
     digest = hashlib.sha256(b"pool").hexdigest()
-    result = {"pool_path": str(p), "pool_sha256": digest, "files": {"x": {"path": str(p), "rows": 1, "sha256": digest}}}
-    assert recorded_files(result) == [(str(p), digest), (str(p), digest)]
+    ref = FileRef(str(p), digest)
+    # found through FileRef fields, however nested; names like *_path mean nothing to the cache
+    result = Pool(pool_file=ref, dedup_quarantine_file=ref, before_dedup=1, records=1,
+                  dedup={"nested": [OutputFile(str(p), digest, 3)], "x_path": "elsewhere", "x_sha256": "0" * 64})
+    assert recorded_files(result) == [(str(p), digest), (str(p), digest), (str(p), digest)]
     assert stale_reason(recorded_files(result)) is None
     p.write_bytes(b"other")
     assert "changed" in stale_reason(recorded_files(result))
@@ -113,10 +117,10 @@ def test_recorded_files_and_staleness(tmp_path):
 
 # ---------------------------------------------------------------- through the real task engine
 @task(name="test-write-marker", cache_policy=ContentCache(), persist_result=True)
-def write_marker(src: str, out_dir: str) -> dict:
+def write_marker(src: str, out_dir: str) -> FileRef:
     out = Path(out_dir) / "marker.txt"
     out.write_text(Path(src).read_text().upper())
-    return {"marker_path": str(out), "marker_sha256": hashlib.sha256(out.read_bytes()).hexdigest()}
+    return FileRef(str(out), hashlib.sha256(out.read_bytes()).hexdigest())
 
 
 @flow

@@ -145,7 +145,7 @@ def test_parse_task_builds_the_runs_registry_itself(tmp_path):
     [found] = find_files(spec_from_config(cfg[0]), tmp_path)
     assert "worker-side" not in REGISTRY
     res = parse_file.fn(found.to_dict(), str(tmp_path / "work"), custom_sources=cfg)
-    assert res["records"] == 1 and res["quarantined"] == 0 and "worker-side" not in REGISTRY
+    assert res.records == 1 and res.quarantined == 0 and "worker-side" not in REGISTRY
 
 
 def test_same_name_different_mappings_in_one_process_give_different_records(tmp_path):
@@ -161,5 +161,5 @@ def test_same_name_different_mappings_in_one_process_give_different_records(tmp_
     answers = []
     for i, cfg in enumerate((first, second, first)):
         res = parse_file.fn(found.to_dict(), str(tmp_path / f"work{i}"), custom_sources=cfg)
-        answers.append(pl.read_parquet(res["records_path"])[S.ANSWER].to_list())
+        answers.append(pl.read_parquet(res.records_file.path)[S.ANSWER].to_list())
     assert answers == [["Usually."], ["Ask first."], ["Usually."]]
