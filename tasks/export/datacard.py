@@ -117,39 +117,36 @@ def risk_by_source_chart(frame: pl.DataFrame) -> str:
     return bars(labels, values)
 
 
-def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
-    """The whole card as markdown."""
-    cfg = ctx["sample_config"]
+def summary_block(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
+    """The headline numbers."""
+    cfg, rep = ctx["sample_config"], ctx["sample"].report
+    return md_table(
+        ["item", "value"],
+        [
+            ["sources", ", ".join(ctx["sources"])],
+            ["records in pool (after dedup)", f"{pool.height:,}"],
+            ["records sampled", f"{sample.height:,} (requested {cfg['size']:,})"],
+            ["train / val", f"{rep['splits'].get('train', 0):,} / {rep['splits'].get('val', 0):,}"],
+            ["with reasoning (`<think>`)", f"{sample.get_column(S.REASONING).is_not_null().sum():,}"],
+            ["with a verifiable reference answer", f"{sample.get_column(S.REFERENCE_ANSWER).is_not_null().sum():,}"],
+            ["seed", cfg["seed"]],
+        ],
+    )
+
+
+def warnings_block(ctx: dict) -> list[str]:
+    """The sampler's warnings and shortfalls, as markdown-safe lines."""
     rep = ctx["sample"].report
-    files = ctx["outputs"]["files"]
-    lines = [
-        "# Data card — medprep",
-        "",
-        f"Medical QA / reasoning data for the RL (PPO / GRPO) stage, prepared by medprep {ctx['version']}.",
-        "",
-        "## Summary",
-        md_table(
-            ["item", "value"],
-            [
-                ["sources", ", ".join(ctx["sources"])],
-                ["records in pool (after dedup)", f"{pool.height:,}"],
-                ["records sampled", f"{sample.height:,} (requested {cfg['size']:,})"],
-                ["train / val", f"{rep['splits'].get('train', 0):,} / {rep['splits'].get('val', 0):,}"],
-                ["with reasoning (`<think>`)", f"{sample.get_column(S.REASONING).is_not_null().sum():,}"],
-                ["with a verifiable reference answer", f"{sample.get_column(S.REFERENCE_ANSWER).is_not_null().sum():,}"],
-                ["seed", cfg["seed"]],
-            ],
-        ),
-        "",
-        "## Warnings",
-    ]
-    warnings = rep["warnings"] + rep["shortfalls"]
-    lines += [f"- {md_text(w)}" for w in warnings] or ["- none"]
-    lines += ["", "## Provenance", ""]
-    synthetic = sorted({o for f in ctx["files"] if (o := synthetic_origin(f))})
-    if synthetic:
-        lines += [f"**Not real data**: this run read {'; '.join(synthetic)} (the repository's demo files "
-                  "in the published formats). Use it to try the pipeline, never to train a model.", ""]
+    return [md_text(w) for w in rep["warnings"] + rep["shortfalls"]]
+
+
+def synthetic_inputs(ctx: dict) -> list[str]:
+    """The generators of the run's synthetic demo inputs (empty for real data)."""
+    return sorted({o for f in ctx["files"] if (o := synthetic_origin(f))})
+
+
+def provenance_table(ctx: dict) -> str:
+    """One row per input file: source, licence, origin, short sha256 (full hashes are listed apart)."""
     prov = []
     for f in ctx["files"]:
         synth = synthetic_origin(f)
@@ -162,121 +159,148 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
         licence = "none (generated here)" if synth else ctx["licenses"].get(f["source"], "")
         # short hash here so the licence column stays on screen; the full ones are listed below
         prov.append([f["source"], f["relpath"], licence, origin, f["how"], f"{f['size']:,}", f"`{f['sha256'][:12]}`"])
-    lines.append(md_table(["source", "file", "license", "origin", "found as", "bytes", "sha256 (short)"], prov))
-    lines += ["", "Full sha256 of each input file:", ""]
-    lines += [f"- `{f['relpath']}`: `{f['sha256']}`" for f in ctx["files"]]
-    dl_rows = [[s, d["status"], d["message"]] for s, d in sorted(ctx["downloads"].items())]
-    if dl_rows:
-        lines += ["", "Download step:", "", md_table(["source", "status", "message"], dl_rows)]
-    lines += [
-        "",
-        "## Parsing and quarantine",
-        "",
-        md_table(
-            ["source", "file", "records", "quarantined"],
-            [[p.source, p.relpath, f"{p.records:,}", f"{p.quarantined:,}"] for p in ctx["parsed"]],
-        ),
-        "",
-        "Quarantined records by reason (all in `quarantine/<source>.jsonl` with source file, row and reason):",
-        "",
-        md_table(["reason", "records"], sorted(ctx["outputs"]["quarantine_by_reason"].items())) if ctx["outputs"]["quarantine_by_reason"] else "- none",
-        "",
-        "## Dedup",
-        "",
-        md_table(["dedup", "value"], [["parsed, before dedup", f"{ctx['pool'].before_dedup:,}"]] + [[k, f"{v:,}" if isinstance(v, int) else v] for k, v in ctx["pool"].dedup.items() if not k.startswith("seconds")]),
-        "",
-        "## Gate (Great Expectations)",
-        "",
-        md_table(
-            ["expectation", "column", "success", "unexpected", "observed"],
-            [[g["expectation"], g["column"], "pass" if g["success"] else "FAIL", g["unexpected_count"], g["observed_value"]] for g in ctx["gate"]],
-        ),
-        "",
-        "## Sampling",
-        "",
-        md_table(
-            ["parameter", "value"],
-            [
-                ["size", cfg["size"]],
-                ["seed", cfg["seed"]],
-                ["weights", cfg["weights"] or "natural mix of the pool"],
-                ["min high-risk share", cfg["min_high"]],
-                ["min low-risk share", cfg["min_low"]],
-                ["val fraction", cfg["val_fraction"]],
-                ["strata", "source x risk level x language"],
-            ],
-        ),
-        "",
-        md_table(
-            ["source", "requested share", "achieved share", "drawn", "high", "medium", "low"],
-            [[s, v["requested_share"], v["achieved_share"], v["drawn"], v["risk"]["high"], v["risk"]["medium"], v["risk"]["low"]] for s, v in sorted(rep["by_source"].items())],
-        ),
-        "",
-        "## Counts in the sample",
-        "",
-        "By source x language x risk:",
-        "",
-        crosstab(sample, [S.SOURCE, S.LANGUAGE], S.RISK_LEVEL, list(S.RISK_LEVELS)),
-        "",
-        "By specialty x risk:",
-        "",
-        crosstab(sample, [S.SPECIALTY], S.RISK_LEVEL, list(S.RISK_LEVELS)),
-        "",
-        "By split x risk:",
-        "",
-        crosstab(sample, [SPLIT], S.RISK_LEVEL, list(S.RISK_LEVELS)),
-        "",
-        "Risk in the pool, before sampling:",
-        "",
-        crosstab(pool, [S.SOURCE, S.LANGUAGE], S.RISK_LEVEL, list(S.RISK_LEVELS)),
-        "",
-        "Risk x source in the sample:",
-        "",
-        risk_by_source_chart(sample),
-        "",
-        "## Lengths in the sample",
-        "",
-        length_table(sample),
-        "",
-        "Question length (characters):",
-        "",
-        length_histogram(sample, S.QUESTION),
-        "",
-        "Reasoning length (characters; records with reasoning):",
-        "",
-        length_histogram(sample, S.REASONING),
-        "",
-    ]
-    lines += labeller_section(ctx.get("labeller"))
-    lines += ["## Output files", ""]
-    out_rows = [[k, f"{v.rows:,}", f"`{v.sha256}`"] for k, v in sorted(files.items())]
-    rl = ctx.get("rl") or {}
-    for _fmt, splits in sorted(rl.get("exports", {}).items()):
+    return md_table(["source", "file", "license", "origin", "found as", "bytes", "sha256 (short)"], prov)
+
+
+def downloads_table(ctx: dict) -> str | None:
+    """The download step's outcome per source, or None when the run did not download."""
+    rows = [[s, d["status"], d["message"]] for s, d in sorted(ctx["downloads"].items())]
+    return md_table(["source", "status", "message"], rows) if rows else None
+
+
+def parsing_table(ctx: dict) -> str:
+    """Records and quarantined records per input file."""
+    return md_table(["source", "file", "records", "quarantined"],
+                    [[p.source, p.relpath, f"{p.records:,}", f"{p.quarantined:,}"] for p in ctx["parsed"]])
+
+
+def quarantine_table(ctx: dict) -> str:
+    """Quarantined records by reason, or "- none"."""
+    reasons = ctx["outputs"]["quarantine_by_reason"]
+    return md_table(["reason", "records"], sorted(reasons.items())) if reasons else "- none"
+
+
+def dedup_table(ctx: dict) -> str:
+    """What dedup removed (timings left out: the card has none)."""
+    pool = ctx["pool"]
+    rows = [["parsed, before dedup", f"{pool.before_dedup:,}"]]
+    rows += [[k, f"{v:,}" if isinstance(v, int) else v] for k, v in pool.dedup.items() if not k.startswith("seconds")]
+    return md_table(["dedup", "value"], rows)
+
+
+def gate_table(ctx: dict) -> str:
+    """Each Great Expectations expectation with its outcome."""
+    return md_table(
+        ["expectation", "column", "success", "unexpected", "observed"],
+        [[g["expectation"], g["column"], "pass" if g["success"] else "FAIL", g["unexpected_count"], g["observed_value"]]
+         for g in ctx["gate"]],
+    )
+
+
+def sampling_tables(ctx: dict) -> tuple[str, str]:
+    """The sampler's parameters, and per source what was asked against what was drawn."""
+    cfg, rep = ctx["sample_config"], ctx["sample"].report
+    params = md_table(
+        ["parameter", "value"],
+        [
+            ["size", cfg["size"]],
+            ["seed", cfg["seed"]],
+            ["weights", cfg["weights"] or "natural mix of the pool"],
+            ["min high-risk share", cfg["min_high"]],
+            ["min low-risk share", cfg["min_low"]],
+            ["val fraction", cfg["val_fraction"]],
+            ["strata", "source x risk level x language"],
+        ],
+    )
+    by_source = md_table(
+        ["source", "requested share", "achieved share", "drawn", "high", "medium", "low"],
+        [[s, v["requested_share"], v["achieved_share"], v["drawn"], v["risk"]["high"], v["risk"]["medium"], v["risk"]["low"]]
+         for s, v in sorted(rep["by_source"].items())],
+    )
+    return params, by_source
+
+
+def output_files_table(ctx: dict) -> str:
+    """Every published file with rows and sha256 (RL paths relative to the output folder)."""
+    rows = [[k, f"{v.rows:,}", f"`{v.sha256}`"] for k, v in sorted(ctx["outputs"]["files"].items())]
+    for _fmt, splits in sorted((ctx.get("rl") or {}).get("exports", {}).items()):
         for _, v in sorted(splits.items()):
-            out_rows.append([f"rl/{v['path']}", f"{v['rows']:,}", f"`{v['sha256']}`"])
-    lines.append(md_table(["file", "rows", "sha256"], out_rows))
-    lines.append("")
-    if rl:
-        kinds = rl.get("ground_truth_kind", {})
-        lines += [
-            "## RL export",
-            "",
-            f"- {rl['rows']:,} prompts (verl parquet, OpenRLHF JSONL, TRL parquet); "
-            f"{rl['dropped_too_long']:,} dropped over {rl['max_prompt_tokens']:,} estimated prompt tokens, "
-            f"{rl['dropped_no_ground_truth']:,} without a ground truth",
-            f"- ground truth: {kinds.get('reference_answer', 0):,} short verifiable answers, "
-            f"{kinds.get('response', 0):,} reference responses",
-            *[
-                f"- {split}: the reference response scores {v['reference_answer_agreement']} on average against "
-                "its own short answer with the project's reward (1.0 = always agrees); low values mean the "
-                "source's responses often disagree with its ground truth"
-                for split, v in sorted(rl.get("splits", {}).items())
-                if v.get("reference_answer_agreement") is not None
-            ],
-            "- reward module: `rl/reward.py` (verl `compute_score`, OpenRLHF `reward_func`, TRL reward functions)",
-            "",
-        ]
-    return "\n".join(lines)
+            rows.append([f"rl/{v['path']}", f"{v['rows']:,}", f"`{v['sha256']}`"])
+    return md_table(["file", "rows", "sha256"], rows)
+
+
+def rl_lines(rl: dict | None) -> list[str]:
+    """The RL export's bullet points, or none when the export was off."""
+    if not rl:
+        return []
+    kinds = rl.get("ground_truth_kind", {})
+    return [
+        f"{rl['rows']:,} prompts (verl parquet, OpenRLHF JSONL, TRL parquet); "
+        f"{rl['dropped_too_long']:,} dropped over {rl['max_prompt_tokens']:,} estimated prompt tokens, "
+        f"{rl['dropped_no_ground_truth']:,} without a ground truth",
+        f"ground truth: {kinds.get('reference_answer', 0):,} short verifiable answers, "
+        f"{kinds.get('response', 0):,} reference responses",
+        *[
+            f"{split}: the reference response scores {v['reference_answer_agreement']} on average against "
+            "its own short answer with the project's reward (1.0 = always agrees); low values mean the "
+            "source's responses often disagree with its ground truth"
+            for split, v in sorted(rl.get("splits", {}).items())
+            if v.get("reference_answer_agreement") is not None
+        ],
+        "reward module: `rl/reward.py` (verl `compute_score`, OpenRLHF `reward_func`, TRL reward functions)",
+    ]
+
+
+def card_blocks(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> dict:
+    """Every block the template places, each rendered by its own small function."""
+    params, by_source = sampling_tables(ctx)
+    risk = list(S.RISK_LEVELS)
+    return {
+        "version": ctx["version"],
+        "summary": summary_block(ctx, sample, pool),
+        "warnings": warnings_block(ctx),
+        "synthetic": synthetic_inputs(ctx),
+        "provenance": provenance_table(ctx),
+        "file_hashes": [(f["relpath"], f["sha256"]) for f in ctx["files"]],
+        "downloads": downloads_table(ctx),
+        "parsing": parsing_table(ctx),
+        "quarantine": quarantine_table(ctx),
+        "dedup": dedup_table(ctx),
+        "gate": gate_table(ctx),
+        "sampling_params": params,
+        "sampling_by_source": by_source,
+        "by_source_language": crosstab(sample, [S.SOURCE, S.LANGUAGE], S.RISK_LEVEL, risk),
+        "by_specialty": crosstab(sample, [S.SPECIALTY], S.RISK_LEVEL, risk),
+        "by_split": crosstab(sample, [SPLIT], S.RISK_LEVEL, risk),
+        "pool_risk": crosstab(pool, [S.SOURCE, S.LANGUAGE], S.RISK_LEVEL, risk),
+        "risk_chart": risk_by_source_chart(sample),
+        "lengths": length_table(sample),
+        "question_hist": length_histogram(sample, S.QUESTION),
+        "reasoning_hist": length_histogram(sample, S.REASONING),
+        "labeller": "\n".join(labeller_section(ctx.get("labeller"))),
+        "output_files": output_files_table(ctx),
+        "rl": rl_lines(ctx.get("rl")),
+    }
+
+
+@functools.cache
+def _template():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=False,  # markdown, escaped per block by md_text / md_table
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("data_card.md.j2")
+
+
+def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
+    """The whole card as markdown: ``templates/data_card.md.j2`` filled with :func:`card_blocks`."""
+    return _template().render(**card_blocks(ctx, sample, pool))
 
 
 def card_context(version: str, files: list[dict], downloads: dict, parsed: list[ParsedFile], pool: Pool,
