@@ -1,29 +1,7 @@
 """Cache policy for medprep's tasks: reruns on unchanged inputs are served from cache, safely.
 
-A task's cache key is a sha256 over
-
-- the task's name and the **code it runs**: the source of the task's module and of every project
-  module it imports (transitively, including imports inside functions), the data files beside
-  those modules (lexicons), plus the versions of the libraries that shape the output (Polars,
-  pyarrow, Great Expectations, OpenCC, rensa). An edit to the RL export does not re-parse the
-  inputs; an edit to a source parser does;
-- the task's **inputs by content**: a string that names an existing file is replaced by the
-  sha256 of its bytes (so upstream Parquet is keyed on what it holds, not on its name or mtime);
-  in a dict that carries a ``sha256``, the ``path`` beside it is dropped (an input file found at
-  another absolute path, e.g. another clone, gives the same key); keys starting with ``seconds``
-  (timings) are dropped; arguments named in ``dirs`` are keyed on the content of the files in
-  that directory; everything else (parameters, output folders, relative paths) as is;
-- the flow's ``custom_sources`` parameter when set (user-defined sources change parsing).
-
-Before a key is used, the cached result it points at is checked against the disk: every file
-the result stands for (its ``FileRef`` fields, or what the policy's ``outputs`` function lists) must exist with the recorded sha256. If one is missing
-or different, the next generation of the key (``<key>-g1``, ``-g2`` ...) is tried, and the first
-free or still-valid one is used: the task runs again and records its result there. Only the
-result store's public ``exists``/``read`` are used.
-
-Results are small frozen records (tasks/core/results.py: file references, counts) persisted under ``PREFECT_LOCAL_STORAGE_PATH``
-(``.prefect/storage`` with scripts/stack.sh); frames stay in Parquet and are never pickled.
-Force a full recompute with ``PREFECT_TASKS_REFRESH_CACHE=true``.
+Key = the task's code (its module's import closure) + its inputs by content; a cached result is
+reused only while the files it names (``FileRef``) are intact. Details: ``docs/caching.md``.
 """
 
 from __future__ import annotations

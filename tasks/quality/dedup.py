@@ -1,35 +1,5 @@
-"""Exact and near-duplicate removal across and within sources (GitHub issue 6, item 3).
-
-Choices
--------
-- **Which record survives.** All rows are ranked once by preference: non-null ``reasoning`` first,
-  then higher ``quality_score`` (nulls last), then longer ``answer``, then smallest ``id``, then
-  ``source``/``source_file``/``source_row`` so the order is total even when two rows share an id.
-  Every duplicate group keeps its best-ranked row, so the result does not depend on input order.
-  Kept and dropped rows come back in input order; same input → byte-identical output.
-- **Exact duplicates**: question + answer after NFKC, lowercase, whitespace collapse/strip;
-  ``is_first_distinct`` over the rank-sorted frame (vectorised). Reason ``exact_duplicate_of:<id>``
-  names the kept row.
-- **Near duplicates**: MinHash LSH (``rensa``) on the *question* only, because the RL prompt is the
-  question: two records asking the same thing with different answers are one prompt twice.
-  Shingles are built in Polars + NumPy, not Python: text with a CJK character is split into
-  character 3-grams after removing whitespace, punctuation and symbols (Chinese has no spaces, so
-  word tokens would make a whole sentence one token); other text into word 3-shingles of ``\\w+``
-  tokens. Texts shorter than one shingle are a single token. Tokens are hashed with xxhash64
-  (polars-hash, stable across Polars versions), shingle hashes are combined from consecutive
-  token hashes in NumPy, and the lot goes to rensa as one flat buffer
-  (``RMinHash.digest_matrix_from_flat_token_hashes``): no Python object per row or shingle.
-- **LSH and verification.** Bands/rows are chosen recall-first: the most rows per band such that
-  a pair at ``near_threshold`` is a candidate with probability ≥ 0.995 (0.9, 128 → 16 bands × 8
-  rows); false candidates cost little because every pair is verified. ``RMinHashLSH.query_duplicate_flags_matrix_one_shot``
-  flags rows sharing a band with another row; only those rows' digests are pulled into NumPy
-  (pulling all 300k rows costs ~7 s), the same contiguous bands are re-derived there to get
-  candidate pairs (each row → its band group's best row and its predecessor in the group), and a
-  pair counts only if the estimated Jaccard (share of equal MinHash values) ≥ ``near_threshold``.
-- **Greedy resolution** in rank order: a row is dropped if it is similar to a better row that is
-  itself kept; ``near_duplicate_of:<id>`` names the best such kept row. This loop runs over
-  candidate rows only (the accepted non-vectorised step besides MinHash construction), and it does
-  not drop chains A~B~C where C is not similar to the kept A.
+"""Exact and near-duplicate removal across and within sources (question + answer exact, MinHash
+LSH on the question). Which record survives and why: ``docs/dedup.md``.
 """
 
 from __future__ import annotations

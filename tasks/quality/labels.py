@@ -1,53 +1,7 @@
-"""Risk and specialty labels, lexicon-driven and vectorised (GitHub issues 6 and 17).
+"""Risk and specialty labels, lexicon-driven and vectorised.
 
-Specification
--------------
-**Rules live in data.** ``tasks/quality/lexicons/risk.v2.json`` and ``specialty.v2.json`` hold
-every term, mask and context; this module only compiles them into Polars expressions. Changing a
-term means editing the JSON and bumping its ``version`` (written into the data card next to the
-frozen-test figures, ``risk_eval_results.json``, which ``eval/risk_eval.py`` writes). The levels
-follow ``docs/risk-guideline.md``.
-
-**Risk v2 (issue 17).** After normalisation the lexicon's ``masks`` are blanked (negated findings,
-fear phrases, hypotheticals, planning a pregnancy, passing mentions, a doctor's turns in a
-flattened dialogue). ``contexts`` are named booleans (who the patient is: personal / vignette /
-dialogue; exam form; general knowledge; acuity now vs a chronic or known course) built from term
-sets and from earlier contexts (``when`` / ``when_any`` / ``unless``). A rule fires when its terms
-match (or it has none), its ``requires`` sets match, no ``exclude`` term matches and its context
-conditions hold. Literals of every term set are found in ONE Aho-Corasick pass
-(``str.extract_many``) over a space-padded copy of the text (English words padded so they match
-whole words); the remaining regexes run one alternation per term set. Level = highest level
-among fired rules, none → ``default_level`` (medium); ``risk_reasons`` = sorted fired rule ids.
-
-**Normalisation** (shared by both labels): ``fill_null("")`` → Unicode NFKC (full-width letters and
-digits become ASCII) → lowercase → traditional→simplified Chinese with OpenCC ``t2s``. OpenCC is the
-one non-vectorised step: it runs only on the *unique* strings that contain a CJK character, joined
-into a few large batches (one C++ call per batch, not per row), via ``map_batches``.
-
-**Which text is matched.** Risk and specialty read ``question`` plus the user turns of ``history``
-(multi-turn sources state "I am pregnant" in an earlier turn). The answer and reasoning are *not*
-matched: answers routinely say "consult a doctor", name drugs and give doses, so matching them
-labels far more records high. Measured on the real samples (1,139 records, v1 lexicon): ``high``
-is 26% on the question alone, 41% on question + answer, 43% with the reasoning too, and ``low``
-falls from 10% to 4% — the level would then describe the model's answer, not the user's situation,
-which is what the RL sampler balances on.
-
-**Risk levels.** Each rule has an id ``<level>.<name>`` and a level; the rule set and what each
-rule means are described in the lexicon (``description`` of every rule and context). ``high``
-rules: emergency (named red flags), acute_presentation (red-flag events with acuity cues),
-breathing, self_harm, medication, dosing, drug_warnings, treatment_change, poisoning,
-pregnancy_lactation, pediatric / pediatric_child / pediatric_family; ``medium.clinical`` (an
-individual with a clinical problem); ``low.general_knowledge`` and ``low.no_patient`` (no patient
-at stake). **No rule fired → ``medium``**. ``risk_reasons`` lists *all* fired rules.
-
-**Specialty.** A non-null source value is kept when it is already in the fixed set, else mapped
-through the lexicon's department table (Toyhom ``心血管科`` → ``internal_medicine``, ``神经外科`` →
-``surgery``). The original department name stays recoverable from ``source_file`` / ``source_row``
-(the canonical schema has no column for it; see the report to the lead). Null or unmappable
-values are classified from the question: one ``str.count_matches`` per specialty, highest count
-wins, ties go to the earlier specialty in the lexicon's priority list, no hit → ``other``.
-v2 weights the keyword sets (score = weight x matches; a ``binary`` set scores weight x any match)
-and reads the masked text. Accuracy on the labelled eval set: see ``risk_eval_results.json``.
+Rules live in data (``lexicons/*.json``); this module compiles them into Polars expressions.
+Specification, choices and figures: ``docs/labels.md``; levels: ``docs/risk-guideline.md``.
 """
 
 from __future__ import annotations

@@ -1,33 +1,6 @@
 """User-defined sources, built per run from a config (dict list, or a JSON/TOML file).
 
-One config per source::
-
-    {
-      "name": "my-qa",                         # registry key (letters, digits, . _ -)
-      "files": ["my_qa/*.jsonl"],              # globs under raw_dir: exactly these are read
-      "format": "jsonl",                       # optional: json | jsonl | csv | parquet (sniffed)
-      "encoding": "utf-8",                     # optional, for CSV (e.g. gb18030)
-      "fields": {"prompt": "question",         # their field -> canonical column
-                 "cot": "reasoning",
-                 "response": "answer",
-                 "scores.f1": "quality_score"},# one level of nesting with a dot
-      "has_reasoning": true,                   # optional (default: a field maps to reasoning)
-      "license": "cc-by-4.0",                  # optional
-      "priority": null,                        # optional: auto-load order; null = only when named
-      "dialogue": {"turns": "messages", "role": "from", "content": "value",
-                   "patient": ["human"], "doctor": ["gpt"]}   # optional: multi-turn records
-    }
-
-``fields`` must map something to ``question`` and to ``answer`` unless ``dialogue`` is given
-(then the turns give question/answer/history, and ``fields`` may add specialty, reference answer
-or quality score). Canonical targets: question, answer, reasoning, reference_answer, specialty,
-quality_score, instruction. The ``files`` globs (matched against the path under raw_dir, any
-extension) select exactly the files read; ``format`` forces the reader, else it is sniffed. The
-rest of the pipeline (trim, quarantine, language, id, labels, dedup, gate) is the same as for
-built-in sources.
-
-In a TOML file the list is an array of tables: ``[[sources]]`` (or ``[[source]]``); in JSON a
-list, or ``{"sources": [...]}``.
+The config keys and an example: ``docs/sources.md``.
 """
 
 from __future__ import annotations

@@ -1,28 +1,6 @@
 """datatang-qa: DatatangBeijing/203029Groups-ChineseMedicalQuestionAnsweringData (multi-turn, zh).
 
-The published format is UNCONFIRMED (no public copy was found). This module reads the common
-multi-turn layout, JSON Lines or one JSON array, one dialogue per record::
-
-    {"id": "...", "dialogue": [{"role": "patient", "content": "..."},
-                                {"role": "doctor",  "content": "..."}, ...]}
-
-Mapping: the LAST patient turn that is directly followed by a doctor turn is the ``question``,
-that doctor turn the ``answer``; every turn before it goes to ``history`` with roles mapped to
-``user`` (patient) / ``assistant`` (doctor); turns with other roles are left out of the history
-and turns after the final pair (e.g. "谢谢") are dropped. No reasoning chain.
-
-Everything is configurable (:class:`DialogueLayout`, built from a config dict by
-:func:`layout_from_config`) — config keys:
-
-- ``turns``   field holding the turn list           (default ``"dialogue"``)
-- ``role``    field of a turn holding the speaker   (default ``"role"``)
-- ``content`` field of a turn holding the text      (default ``"content"``)
-- ``patient`` role values of the asker (list)       (default patient, user, human, 患者, 病人, 用户, 提问者)
-- ``doctor``  role values of the answerer (list)    (default doctor, assistant, gpt, 医生, 大夫, 回答者)
-
-Role values are compared after trimming and lower-casing. Use it for another layout through a
-user-defined source (``tasks/ingest/sources/custom.py``: ``{"name": ..., "files": [...], "dialogue":
-{"turns": "messages", "role": "from", "content": "value"}}``).
+Published format unconfirmed; the layout read and its config keys: ``docs/sources.md``.
 """
 
 from __future__ import annotations
