@@ -1,4 +1,15 @@
-"""Stratified, seeded sample: source weight x risk level x language, then a stratified split.
+"""Stratified, seeded sample: source weight x verifiability x risk level x language, then a
+stratified split.
+
+Verifiability (``rl_ground_truth``): a record is *verifiable* when a reward can check an answer
+against it — a non-blank short ``reference_answer`` or a multiple-choice form (``choices``).
+``verifiable`` draws only such records; ``prefer`` reserves at least ``min_verifiable`` of the
+sample for them (as far as the pool has them; with the natural mix, sources are re-weighted so
+the verifiable quota is spread over the sources that have verifiable records, by how many they
+have, and the rest follows the natural mix of the other records; with explicit weights, each
+source keeps its weight and takes at least ``min_verifiable`` of its quota from its verifiable
+records); ``any`` ignores it (one stratum: the draw is the same as before the option existed).
+What cannot be met is named in ``shortfalls``, and ``report.verifiable`` holds the shares.
 
 Randomness comes from sha256(seed, id) — the same on every machine and Polars version — so the
 same pool and seed give the same sample byte for byte.
@@ -22,6 +33,7 @@ from tasks.core.storage import write_parquet
 from tasks.sample_config import RECOMMENDED, SampleConfig
 
 SPLIT = "split"
+VERIFIABLE = "_verifiable"  # the stratum column while drawing (not written)
 MIN_VAL = 20  # fewer validation records than this gets a warning
 
 
@@ -36,6 +48,7 @@ class SampleReport:
     shortfalls: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     splits: dict[str, int] = field(default_factory=dict)
+    verifiable: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Plain dict."""
@@ -68,12 +81,14 @@ def allocate(total: int, available: dict[str, int], shares: dict[str, float]) ->
     return alloc
 
 
-def allocate_risk(total: int, avail: dict[str, int], cfg: SampleConfig) -> dict[str, int]:
-    """Risk quotas of one source: the minimum high and low counts first (as far as the pool has
-    them), then the rest by the pool's natural mix."""
+def allocate_risk(total: int, avail: dict[str, int], cfg: SampleConfig, need: dict[str, int] | None = None) -> dict[str, int]:
+    """Risk quotas of one source (or one stratum of it): the minimum high and low counts first (as
+    far as the pool has them; ``need`` overrides the counts the shares give), then the rest by the
+    pool's natural mix."""
+    need = need or {"high": math.ceil(cfg.min_high * total), "low": math.ceil(cfg.min_low * total)}
     minimum = {
-        "high": min(avail.get("high", 0), math.ceil(cfg.min_high * total)),
-        "low": min(avail.get("low", 0), math.ceil(cfg.min_low * total)),
+        "high": min(avail.get("high", 0), need["high"]),
+        "low": min(avail.get("low", 0), need["low"]),
         "medium": 0,
     }
     while sum(minimum.values()) > total:  # tiny totals: trim the larger reservation
@@ -83,6 +98,47 @@ def allocate_risk(total: int, avail: dict[str, int], cfg: SampleConfig) -> dict[
     n = sum(avail.values()) or 1
     rest = allocate(total - sum(minimum.values()), rest_avail, {r: avail.get(r, 0) / n for r in S.RISK_LEVELS})
     return {r: minimum[r] + rest[r] for r in S.RISK_LEVELS}
+
+
+def verifiable_expr(columns: list[str]) -> pl.Expr:
+    """True where a record has a verifiable ground truth: a short reference answer or choices."""
+    out = pl.lit(False)
+    if S.REFERENCE_ANSWER in columns:
+        ref = pl.col(S.REFERENCE_ANSWER).str.strip_chars()
+        out = out | (ref.is_not_null() & (ref.str.len_chars() > 0))
+    if S.CHOICES in columns:
+        out = out | pl.col(S.CHOICES).is_not_null()
+    return out.fill_null(False)
+
+
+def split_verifiable(
+    total: int, got: dict[str, int] | None, v_avail: dict[str, int], n_avail: dict[str, int], min_share: float
+) -> dict[str, tuple[int, int]]:
+    """Per source (verifiable, other) counts for ``prefer``.
+
+    ``got`` None (natural mix): the verifiable quota ``ceil(min_share x total)`` is spread over the
+    sources by their verifiable records, the rest over the other records by their natural mix, and
+    whatever is still missing is taken from either. ``got`` given (explicit weights): each source
+    keeps its count and takes at least ``min_share`` of it (more when its other records run out)
+    from its verifiable records.
+    """
+    sources = sorted(set(v_avail) | set(n_avail))
+    if got is None:
+        share = lambda av: {k: av[k] / max(sum(av.values()), 1) for k in av}  # noqa: E731
+        v = allocate(min(total, math.ceil(min_share * total)), v_avail, share(v_avail))
+        n = allocate(total - sum(v.values()), n_avail, share(n_avail))
+        left = total - sum(v.values()) - sum(n.values())
+        if left > 0:
+            more = {k: v_avail[k] - v[k] for k in v_avail}
+            extra = allocate(left, more, share(more))
+            v = {k: v[k] + extra.get(k, 0) for k in v}
+        return {k: (v.get(k, 0), n.get(k, 0)) for k in sources}
+    out = {}
+    for k in sources:
+        g, va, na = got.get(k, 0), v_avail.get(k, 0), n_avail.get(k, 0)
+        vk = min(va, max(math.ceil(min_share * g), g - na))
+        out[k] = (vk, g - vk)
+    return out
 
 
 def random_key(seed: int, salt: str) -> pl.Expr:
@@ -98,23 +154,52 @@ def draw(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleRep
     lo, hi = RECOMMENDED
     if not lo <= cfg.size <= hi:
         report.warnings.append(f"sample size {cfg.size:,} is outside the recommended {lo:,}-{hi:,} (explicit override)")
-    frame = pool.with_columns(random_key(cfg.seed, "sample").alias("_key"), random_key(cfg.seed, "split").alias("_split_key"))
-    counts = frame.group_by(S.SOURCE, S.RISK_LEVEL, S.LANGUAGE).len().sort(S.SOURCE, S.RISK_LEVEL, S.LANGUAGE)
+    mode = cfg.rl_ground_truth
+    frame = pool.with_columns(
+        random_key(cfg.seed, "sample").alias("_key"),
+        random_key(cfg.seed, "split").alias("_split_key"),
+        verifiable_expr(pool.columns).alias(VERIFIABLE),
+    )
+    v_pool = {s: int(n) for s, n in frame.group_by(S.SOURCE).agg(pl.col(VERIFIABLE).sum()).sort(S.SOURCE).iter_rows()}
+    if mode == "verifiable":  # only records a reward can check
+        frame = frame.filter(pl.col(VERIFIABLE))
+    elif mode == "any":  # one stratum: the draw of the natural mix, unchanged
+        frame = frame.with_columns(pl.lit(False).alias(VERIFIABLE))
+    counts = frame.group_by(S.SOURCE, VERIFIABLE, S.RISK_LEVEL, S.LANGUAGE).len().sort(S.SOURCE, VERIFIABLE, S.RISK_LEVEL, S.LANGUAGE)
     by_source = {s: int(n) for s, n in counts.group_by(S.SOURCE).agg(pl.col("len").sum()).sort(S.SOURCE).iter_rows()}
-    total = min(cfg.size, pool.height)
+    eligible = frame.height
+    what = "verifiable records" if mode == "verifiable" else "records"
+    total = min(cfg.size, eligible)
     # one rule: the 2,000-10,000 range applies to what is asked (checked above); what the pool
     # cannot give is drawn as far as it goes and reported as achieved against asked
-    if pool.height < cfg.size:
+    if eligible < cfg.size:
         report.warnings.append(
-            f"asked {cfg.size:,}, drew {pool.height:,}: the pool has fewer than the {cfg.size:,} requested, "
-            "so all are used" + (f" (below the recommended {lo:,})" if pool.height < lo else "")
+            f"asked {cfg.size:,}, drew {eligible:,}: the pool has fewer{' verifiable records' if mode == 'verifiable' else ''} "
+            f"than the {cfg.size:,} requested, "
+            "so all are used" + (f" (below the recommended {lo:,})" if eligible < lo else "")
         )
-    shares = cfg.weights or {s: n / max(pool.height, 1) for s, n in by_source.items()}
+    if mode == "verifiable" and eligible < cfg.size:
+        report.shortfalls.append(
+            f"rl_ground_truth=verifiable: the pool has {eligible:,} verifiable records of {pool.height:,}, "
+            f"{cfg.size - eligible:,} short of the {cfg.size:,} asked (use prefer to fill up with other records)"
+        )
+    shares = cfg.weights or {s: n / max(eligible, 1) for s, n in by_source.items()}
     missing = [s for s in (cfg.weights or {}) if s not in by_source]
     for s in missing:
-        report.shortfalls.append(f"source {s}: requested share {cfg.weights[s]:.0%} but it has no records")
-    src_alloc = allocate(total, by_source, shares)
-    quotas: list[tuple[str, str, str, int]] = []
+        report.shortfalls.append(f"source {s}: requested share {cfg.weights[s]:.0%} but it has no {what}")
+    v_counts = counts.filter(pl.col(VERIFIABLE)).group_by(S.SOURCE).agg(pl.col("len").sum())
+    v_avail = {s: 0 for s in by_source} | {s: int(n) for s, n in v_counts.iter_rows()}
+    n_avail = {s: by_source[s] - v_avail[s] for s in by_source}
+    if mode == "prefer" and not cfg.weights:
+        vn = split_verifiable(total, None, v_avail, n_avail, cfg.min_verifiable)
+        src_alloc = {s: vn[s][0] + vn[s][1] for s in by_source}
+    else:
+        src_alloc = allocate(total, by_source, shares)
+        if mode == "prefer":
+            vn = split_verifiable(total, src_alloc, v_avail, n_avail, cfg.min_verifiable)
+        else:  # verifiable: every record is; any: one stratum (flagged False)
+            vn = {s: (g, 0) if mode == "verifiable" else (0, g) for s, g in src_alloc.items()}
+    quotas: list[tuple[str, bool, str, str, int]] = []
     for src in sorted(by_source):
         asked = round(cfg.size * shares.get(src, 0))
         got = src_alloc[src]
@@ -124,27 +209,46 @@ def draw(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleRep
                 f"({got / max(total, 1):.0%} of the {total:,} drawn; it has {by_source[src]:,})"
             )
         sub = counts.filter(pl.col(S.SOURCE) == src)
-        risk_avail = {r: int(n) for r, n in sub.group_by(S.RISK_LEVEL).agg(pl.col("len").sum()).sort(S.RISK_LEVEL).iter_rows()}
-        risk_alloc = allocate_risk(got, {r: risk_avail.get(r, 0) for r in S.RISK_LEVELS}, cfg)
+        need = {"high": math.ceil(cfg.min_high * got), "low": math.ceil(cfg.min_low * got)}
+        risk_alloc = {r: 0 for r in S.RISK_LEVELS}
+        risk_avail_all = {r: 0 for r in S.RISK_LEVELS}
+        # the verifiable stratum first (its own share of the minimums), then the other records
+        # make up what the source still needs
+        for flag, n_stratum in ((True, vn[src][0]), (False, vn[src][1])):
+            part = sub.filter(pl.col(VERIFIABLE) == flag)
+            avail = {r: int(n) for r, n in part.group_by(S.RISK_LEVEL).agg(pl.col("len").sum()).sort(S.RISK_LEVEL).iter_rows()}
+            for r in S.RISK_LEVELS:
+                risk_avail_all[r] += avail.get(r, 0)
+            if not n_stratum:
+                continue
+            if flag and vn[src][1]:
+                stratum_need = {k: math.ceil(n_stratum * v / max(got, 1)) for k, v in need.items()}
+            else:
+                stratum_need = {k: max(0, v - risk_alloc[k]) for k, v in need.items()}
+            alloc = allocate_risk(n_stratum, {r: avail.get(r, 0) for r in S.RISK_LEVELS}, cfg, stratum_need)
+            for risk in S.RISK_LEVELS:
+                risk_alloc[risk] += alloc[risk]
+                lang = {lg: int(n) for _, _, _, lg, n in part.filter(pl.col(S.RISK_LEVEL) == risk).iter_rows()}
+                lang_alloc = allocate(alloc[risk], lang, {k: v / max(sum(lang.values()), 1) for k, v in lang.items()})
+                quotas += [(src, flag, risk, lg, n) for lg, n in lang_alloc.items() if n]
         for risk, minimum in (("high", cfg.min_high), ("low", cfg.min_low)):
-            need = math.ceil(minimum * got)
-            if got and risk_alloc[risk] < need:
+            if got and risk_alloc[risk] < need[risk]:
                 report.shortfalls.append(
                     f"source {src}: {risk}-risk share {risk_alloc[risk] / got:.0%} below the minimum "
-                    f"{minimum:.0%} ({risk_alloc[risk]:,} of the {need:,} needed; pool has {risk_avail.get(risk, 0):,})"
+                    f"{minimum:.0%} ({risk_alloc[risk]:,} of the {need[risk]:,} needed; pool has {risk_avail_all.get(risk, 0):,})"
                 )
-        for risk in S.RISK_LEVELS:
-            lang = {lg: int(n) for _, _, lg, n in sub.filter(pl.col(S.RISK_LEVEL) == risk).iter_rows()}
-            lang_alloc = allocate(risk_alloc[risk], lang, {k: v / max(sum(lang.values()), 1) for k, v in lang.items()})
-            quotas += [(src, risk, lg, n) for lg, n in lang_alloc.items() if n]
         report.by_source[src] = {
             "requested_share": round(shares.get(src, 0), 4),
             "drawn": got,
             "achieved_share": round(got / total, 4) if total else 0.0,
             "risk": {r: risk_alloc[r] for r in S.RISK_LEVELS},
         }
-    quota = pl.DataFrame(quotas, schema={S.SOURCE: pl.String, S.RISK_LEVEL: pl.String, S.LANGUAGE: pl.String, "_quota": pl.Int64}, orient="row")
-    strata = [S.SOURCE, S.RISK_LEVEL, S.LANGUAGE]
+    quota = pl.DataFrame(
+        quotas,
+        schema={S.SOURCE: pl.String, VERIFIABLE: pl.Boolean, S.RISK_LEVEL: pl.String, S.LANGUAGE: pl.String, "_quota": pl.Int64},
+        orient="row",
+    )
+    strata = [S.SOURCE, VERIFIABLE, S.RISK_LEVEL, S.LANGUAGE]
     sample = (
         frame.join(quota, on=strata, how="inner")
         .filter(pl.col("_key").rank("ordinal").over(strata) <= pl.col("_quota"))
@@ -158,10 +262,11 @@ def draw(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleRep
             .alias(SPLIT)
         )
         .sort("_key")  # shuffled, reproducibly
-        .drop("_key", "_split_key", "_quota")
+        .drop("_key", "_split_key", "_quota", VERIFIABLE)
     )
     report.drawn = sample.height
     report.splits = {s: int(n) for s, n in sample.group_by(SPLIT).len().sort(SPLIT).iter_rows()}
+    report.verifiable = _verifiable_report(sample, mode, cfg, v_pool, pool.height, report)
     n_val = report.splits.get("val", 0)
     if cfg.val_fraction > 0 and n_val < MIN_VAL:
         report.warnings.append(
@@ -169,6 +274,38 @@ def draw(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleRep
             f"{report.drawn:,} drawn), too few to measure anything; ask for a larger sample or --val-fraction"
         )
     return sample, report
+
+
+def _verifiable_report(sample: pl.DataFrame, mode: str, cfg: SampleConfig, v_pool: dict[str, int], pool_n: int,
+                       report: SampleReport) -> dict:
+    """Achieved verifiable share overall and per source; a prefer shortfall is named."""
+    flags = sample.select(pl.col(S.SOURCE), verifiable_expr(sample.columns).alias(VERIFIABLE))
+    per = {s: (int(v), int(n)) for s, v, n in flags.group_by(S.SOURCE).agg(pl.col(VERIFIABLE).sum(), pl.len()).sort(S.SOURCE).iter_rows()}
+    drawn_v = sum(v for v, _ in per.values())
+    share = drawn_v / sample.height if sample.height else 0.0
+    out = {
+        "mode": mode,
+        "min_share": cfg.min_verifiable if mode == "prefer" else (1.0 if mode == "verifiable" else None),
+        "drawn": drawn_v,
+        "share": round(share, 4),
+        "pool": sum(v_pool.values()),
+        "pool_records": pool_n,
+        "by_source": {s: {"drawn": v, "of": n, "share": round(v / n, 4) if n else 0.0, "pool": v_pool.get(s, 0)}
+                      for s, (v, n) in per.items()},
+    }
+    need = math.ceil(cfg.min_verifiable * sample.height)
+    if mode == "prefer" and sample.height and drawn_v < need:
+        why = []
+        if out["pool"] < need:
+            why.append(f"the pool has only {out['pool']:,} verifiable records")
+        if cfg.weights and drawn_v < min(out["pool"], need):
+            why.append("the requested source weights leave too little room for the sources that have them")
+        have = ", ".join(f"{s} {n:,}" for s, n in sorted(v_pool.items()) if n) or "none"
+        report.shortfalls.append(
+            f"verifiable share {share:.0%} below the minimum {cfg.min_verifiable:.0%} ({drawn_v:,} of "
+            f"{sample.height:,} drawn, {need:,} wanted): {'; '.join(why)} (verifiable records by source: {have})"
+        )
+    return out
 
 
 @task(name="sample", cache_policy=FILES, persist_result=True)

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from tasks.core.errors import ConfigError
 
 RECOMMENDED = (2_000, 10_000)  # the seed guide's range for RL data
+# which records the RL sample wants (a record is verifiable when it has a short reference answer
+# or a multiple-choice form): see tasks/sample.py and tasks/export/rl/export.py
+GROUND_TRUTH_MODES = ("verifiable", "prefer", "any")
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,11 @@ class SampleConfig:
         min_low: minimum share of low-risk records within each source.
         val_fraction: share of each stratum that goes to validation.
         allow_out_of_range: permit a size outside 2,000–10,000 (the data card flags it).
+        rl_ground_truth: ``verifiable`` draws only records with a verifiable ground truth (a short
+            reference answer or a multiple-choice answer); ``prefer`` (default) draws at least
+            ``min_verifiable`` of the sample from them, as far as the pool has them; ``any`` ignores
+            verifiability (the natural mix, as before).
+        min_verifiable: the verifiable share ``prefer`` aims for (default 0.8).
     """
 
     size: int = 5_000
@@ -31,6 +39,8 @@ class SampleConfig:
     min_low: float = 0.2
     val_fraction: float = 0.05
     allow_out_of_range: bool = False
+    rl_ground_truth: str = "prefer"
+    min_verifiable: float = 0.8
 
     def check(self) -> None:
         """Raise ConfigError on values that cannot work."""
@@ -46,3 +56,7 @@ class SampleConfig:
             raise ConfigError("min_high and min_low must be shares in [0, 1] that sum to at most 1")
         if not 0 <= self.val_fraction < 1:
             raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.rl_ground_truth not in GROUND_TRUTH_MODES:
+            raise ConfigError(f"rl_ground_truth must be one of {', '.join(GROUND_TRUTH_MODES)}, got {self.rl_ground_truth!r}")
+        if not 0 <= self.min_verifiable <= 1:
+            raise ConfigError(f"min_verifiable must be a share in [0, 1], got {self.min_verifiable}")

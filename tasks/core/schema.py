@@ -24,6 +24,12 @@ RISK_REASONS = "risk_reasons"
 QUALITY_SCORE = "quality_score"
 # the source's task prompt / instruction where it has one (delicate-medical), kept for meta
 INSTRUCTION = "instruction"
+# multiple choice where a source has options (MedQA-style ``question`` / ``options`` / ``answer_idx``):
+# {question: the multiple-choice stem, options: texts in the source's letter order, answer: 0-based
+# index of the right one}; null for records without options. The RL export turns it into a lettered
+# prompt with the letter as ground truth (tasks/export/rl/choices.py).
+CHOICES = "choices"
+CHOICES_DTYPE = pl.Struct({"question": pl.String, "options": pl.List(pl.String), "answer": pl.Int64})
 
 TURN = pl.Struct({"role": pl.String, "content": pl.String})
 
@@ -43,6 +49,7 @@ SCHEMA: dict[str, pl.DataType] = {
     RISK_REASONS: pl.List(pl.String),
     QUALITY_SCORE: pl.Float64,
     INSTRUCTION: pl.String,
+    CHOICES: CHOICES_DTYPE,
 }
 COLUMNS: list[str] = list(SCHEMA)
 

@@ -13,6 +13,8 @@ Output under ``out_dir`` (every file written atomically, byte-identical for iden
     trl/train.parquet, trl/val.parquet         prompt (chat list), ground_truth, answer, + labels
     reward.py                                  copy of tasks/export/rl/reward.py (stdlib only)
     verl_ppo.sh, openrlhf_ppo.sh               launch scripts (see tasks/export/rl/launch.py)
+    response_only/{verl,openrlhf,trl}/…        (ground_truth=prefer) prompts whose only ground
+                                               truth is a whole reference response, same columns
     manifest.json                              the summary, with paths relative to out_dir
 
 Rules
@@ -21,8 +23,20 @@ Rules
       ``language == "zh"`` rows and English otherwise (``system_prompt`` overrides it for all
       rows; ``""`` means no system message).
     * Ground truth = ``meta.reference_answer`` when non-blank (``ground_truth_kind =
-      "reference_answer"``), else the answer part of ``output`` (``"response"``). Rows with
+      "reference_answer"``), else the right option's text for a record with options (also
+      ``"reference_answer"``), else the answer part of ``output`` (``"response"``). Rows with
       neither are dropped and counted (``dropped_no_ground_truth``).
+    * Multiple choice (``question_form``): a record with ``meta.choices`` (MedQA-style options)
+      gives an open-ended prompt (``open``), a lettered prompt with the letter as ground truth
+      (``mc``; ``ground_truth_kind = "choice"``, options re-ordered with the seed so the right
+      letter is uniform — tasks/export/rl/choices.py), or both (``both``, the default; the two
+      rows share the record's id and differ in ``question_form``).
+    * Verifiability (``ground_truth``): ``choice`` and ``reference_answer`` rows are verifiable;
+      ``response`` rows (a whole doctor reply as ground truth, scored by token F1) are not.
+      ``any`` writes every row into the main files (as before); ``prefer`` (default) writes the
+      verifiable rows into the main files and the response rows into ``response_only/`` in the
+      same three formats, so a trainer chooses whether to add them; ``verifiable`` leaves the
+      response rows out (counted as ``dropped_not_verifiable``).
     * Prompts whose estimated length exceeds ``max_prompt_tokens`` are dropped and counted
       (``dropped_too_long``), never truncated. Estimate (no tokenizer download is possible):
       every CJK character (ideographs, kana, hangul, CJK and full-width punctuation) counts 1;
@@ -55,10 +69,16 @@ from tasks.core.errors import MedprepError
 from tasks.core.storage import sha256_file, swap_in, write_atomic, write_ndjson
 from tasks.core.storage import write_text as storage_write_text
 from tasks.core.text import CJK_WIDE
+from tasks.export.rl.choices import correct_option, mc_rows
 from tasks.export.rl.launch import command, write_launch_files
 from tasks.export.rl.reward import correctness
 
 SPLITS = ("train", "val")
+GROUND_TRUTH_MODES = ("verifiable", "prefer", "any")
+QUESTION_FORMS = ("open", "mc", "both")
+KINDS = ("choice", "reference_answer", "response")
+VERIFIABLE_KINDS = ("choice", "reference_answer")
+RESPONSE_ONLY_DIR = "response_only"
 ABILITY = "medical"
 TOKENS_PER_MESSAGE = 4  # ChatML-style <|im_start|>role\n … <|im_end|>\n
 TOKENS_GENERATION_PROMPT = 3  # <|im_start|>assistant\n
@@ -90,6 +110,7 @@ META = pl.Struct(
         "has_reasoning": pl.Boolean,
         "quality_score": pl.Float64,
         "history": pl.List(TURN),
+        "choices": pl.Struct({"question": pl.String, "options": pl.List(pl.String), "answer": pl.Int64}),
     }
 )
 PROCESSED_SCHEMA: dict[str, pl.DataType] = {"input": pl.String, "output": pl.String, "meta": META}
@@ -114,6 +135,7 @@ VERL_SCHEMA = pa.schema(
                     ("source", pa.string()),
                     ("specialty", pa.string()),
                     ("ground_truth_kind", pa.string()),
+                    ("question_form", pa.string()),
                 ]
             ),
         ),
@@ -130,6 +152,7 @@ TRL_SCHEMA = pa.schema(
         ("language", pa.string()),
         ("risk_level", pa.string()),
         ("specialty", pa.string()),
+        ("question_form", pa.string()),
     ]
 )
 
@@ -191,27 +214,58 @@ def read_processed(path: str | Path) -> pl.DataFrame:
     return frame.unnest("meta").rename({"input": "question"})
 
 
-def build_rows(frame: pl.DataFrame, split: str, max_prompt_tokens: int, system_prompt: str | None) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """Prompt, ground truth and labels for one split; returns ``(rows, split summary)``."""
+def _ground_truth_rows(frame: pl.DataFrame, question_form: str, seed: int) -> pl.DataFrame:
+    """Open-ended and/or multiple-choice rows with ``ground_truth``, its kind and ``question_form``,
+    in input order (a record's open row before its multiple-choice row)."""
     answer = pl.col("output").fill_null("").str.replace(r"(?s)^\s*<think>.*?</think>\s*", "").str.strip_chars()
     ref = pl.col("reference_answer").str.strip_chars()
     has_ref = ref.is_not_null() & (ref.str.len_chars() > 0)
+    option = correct_option(pl.col("choices")).str.strip_chars()
+    has_option = option.is_not_null() & (option.str.len_chars() > 0)
+    base = frame.with_row_index("_pos").with_columns(
+        answer.alias("answer"),
+        pl.col("history").fill_null(pl.lit([], dtype=pl.List(TURN))),
+        pl.col("question").fill_null(""),
+    )
+    open_rows = base.filter(pl.col("choices").is_null()) if question_form == "mc" else base
+    open_rows = open_rows.with_columns(
+        pl.when(has_ref).then(ref).when(has_option).then(option).otherwise(pl.col("answer")).alias("ground_truth"),
+        pl.when(has_ref | has_option).then(pl.lit("reference_answer")).otherwise(pl.lit("response")).alias("ground_truth_kind"),
+        pl.lit("open").alias("question_form"),
+    )
+    parts = [open_rows]
+    if question_form in ("mc", "both"):
+        mc = mc_rows(base.filter(pl.col("choices").is_not_null()), seed).drop("choice_answer", "mc_letter_index")
+        parts.append(mc.with_columns(
+            pl.lit([], dtype=pl.List(TURN)).alias("history"),  # the lettered item stands alone
+            pl.lit("choice").alias("ground_truth_kind"),
+            pl.lit("mc").alias("question_form"),
+        ).select(open_rows.columns))
+    return pl.concat(parts).sort("_pos", "question_form", descending=[False, True]).drop("_pos")
+
+
+def build_rows(
+    frame: pl.DataFrame,
+    split: str,
+    max_prompt_tokens: int,
+    system_prompt: str | None,
+    question_form: str = "both",
+    seed: int = 42,
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Prompt, ground truth and labels for one split; returns ``(rows, split summary)``.
+
+    ``rows`` holds every exportable row, verifiable or not (``ground_truth_kind``); the caller
+    routes them by ``ground_truth`` mode.
+    """
+    if question_form not in QUESTION_FORMS:
+        raise RLExportError(f"question_form must be one of {', '.join(QUESTION_FORMS)}, got {question_form!r}")
     if system_prompt is None:
         system = pl.when(pl.col("language") == "zh").then(pl.lit(SYSTEM_PROMPTS["zh"])).otherwise(pl.lit(SYSTEM_PROMPTS["en"]))
     else:
         system = pl.lit(system_prompt)
-    history = pl.col("history").fill_null(pl.lit([], dtype=pl.List(TURN)))
     with_system = system_prompt != ""
 
-    rows = frame.with_columns(
-        answer.alias("answer"),
-        history.alias("history"),
-        system.alias("_system"),
-        pl.col("question").fill_null(""),
-    ).with_columns(
-        pl.when(has_ref).then(ref).otherwise(pl.col("answer")).alias("ground_truth"),
-        pl.when(has_ref).then(pl.lit("reference_answer")).otherwise(pl.lit("response")).alias("ground_truth_kind"),
-    )
+    rows = _ground_truth_rows(frame, question_form, seed).with_columns(system.alias("_system"))
     parts = [pl.col("history"), pl.struct(pl.lit("user").alias("role"), pl.col("question").alias("content"))]
     n_messages = pl.col("history").list.len().cast(pl.Int64) + 1
     est = estimate_tokens_expr(pl.col("question")) + estimate_tokens_expr(
@@ -226,13 +280,12 @@ def build_rows(frame: pl.DataFrame, split: str, max_prompt_tokens: int, system_p
         (est + TOKENS_PER_MESSAGE * n_messages + TOKENS_GENERATION_PROMPT).alias("prompt_tokens_est"),
     )
 
-    n_in = rows.height
+    n_in = frame.height
     no_gt = rows["ground_truth"].is_null() | (rows["ground_truth"].str.len_chars() == 0)
     too_long = (rows["prompt_tokens_est"] > max_prompt_tokens) & ~no_gt
-    rows = rows.filter(~no_gt & ~too_long).with_row_index("index").with_columns(
-        pl.col("index").cast(pl.Int64), pl.lit(split).alias("split")
-    )
+    rows = rows.filter(~no_gt & ~too_long).with_columns(pl.lit(split).alias("split"))
     kinds = dict(sorted(rows["ground_truth_kind"].value_counts().iter_rows()))
+    forms = dict(sorted(rows["question_form"].value_counts().iter_rows()))
     # How well the reward recognises answers known to be right: the dataset's own answer scored
     # against its short reference answer. Near 1 → the lexical reward fits this data; low → many
     # paraphrases, expect a noisy reward (see tasks/export/rl/reward.py, failure modes).
@@ -243,11 +296,37 @@ def build_rows(frame: pl.DataFrame, split: str, max_prompt_tokens: int, system_p
         "rows": rows.height,
         "dropped_too_long": int(too_long.sum()),
         "dropped_no_ground_truth": int(no_gt.sum()),
-        "ground_truth_kind": {k: int(kinds.get(k, 0)) for k in ("reference_answer", "response")},
+        "ground_truth_kind": {k: int(kinds.get(k, 0)) for k in KINDS},
+        "question_form": {k: int(forms.get(k, 0)) for k in ("open", "mc")},
         "prompt_tokens_est_max": int(rows["prompt_tokens_est"].max() or 0),
         "reference_answer_agreement": round(sum(agreement) / len(agreement), 4) if agreement else None,
     }
     return rows, summary
+
+
+def route(rows: pl.DataFrame, ground_truth: str) -> tuple[pl.DataFrame, pl.DataFrame | None, int]:
+    """Split rows by ``ground_truth`` mode -> (main rows, response-only rows or None, dropped).
+
+    Each output gets its own 0-based ``index`` (the position in its file)."""
+    def indexed(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.drop("index", strict=False).with_row_index("index").with_columns(pl.col("index").cast(pl.Int64))
+
+    if ground_truth == "any":
+        return indexed(rows), None, 0
+    verifiable = pl.col("ground_truth_kind").is_in(VERIFIABLE_KINDS)
+    main, rest = rows.filter(verifiable), rows.filter(~verifiable)
+    if ground_truth == "verifiable":
+        return indexed(main), None, rest.height
+    return indexed(main), indexed(rest), 0
+
+
+def by_source(rows: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """Rows per source and ground-truth kind (every row, before routing)."""
+    counts = rows.group_by("source", "ground_truth_kind").len().sort("source", "ground_truth_kind")
+    out: dict[str, dict[str, int]] = {}
+    for src, kind, n in counts.iter_rows():
+        out.setdefault(src, {k: 0 for k in KINDS})[kind] = int(n)
+    return out
 
 
 # ------------------------------------------------------------------------ format builders
@@ -259,7 +338,7 @@ def to_verl(rows: pl.DataFrame) -> pa.Table:
         pl.lit(ABILITY).alias("ability"),
         pl.struct(pl.lit("rule").alias("style"), pl.col("ground_truth")).alias("reward_model"),
         pl.struct(
-            "split", "index", "id", "risk_level", "language", "source", "specialty", "ground_truth_kind"
+            "split", "index", "id", "risk_level", "language", "source", "specialty", "ground_truth_kind", "question_form"
         ).alias("extra_info"),
     )
     return _arrow(frame, VERL_SCHEMA)
@@ -280,6 +359,7 @@ def to_openrlhf(rows: pl.DataFrame) -> pl.DataFrame:
         "language",
         "risk_level",
         "ground_truth_kind",
+        "question_form",
     )
 
 
@@ -309,56 +389,104 @@ def copy_file(src: Path, path: Path) -> None:
 REWARD_SOURCE = Path(__file__).with_name("reward.py")
 
 
+def _write_formats(rows: pl.DataFrame, base: Path, out_dir: Path, split: str, exports: dict[str, dict[str, Any]]) -> None:
+    targets = {
+        "verl": (base / "verl" / f"{split}.parquet", lambda p: write_parquet(to_verl(rows), p)),
+        "openrlhf": (base / "openrlhf" / f"{split}.jsonl", lambda p: write_jsonl(to_openrlhf(rows), p)),
+        "trl": (base / "trl" / f"{split}.parquet", lambda p: write_parquet(to_trl(rows), p)),
+    }
+    for name, (path, write) in targets.items():
+        write(path)
+        exports.setdefault(name, {})[split] = {"path": path.relative_to(out_dir).as_posix(), "rows": rows.height, "sha256": sha256_file(path)}
+
+
+def _sum(dicts: list[dict[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for d in dicts:
+        for k, v in d.items():
+            out[k] = out.get(k, 0) + v
+    return out
+
+
 def run_export(
     processed_dir: str | Path = "data/processed",
     out_dir: str | Path = "data/rl",
     max_prompt_tokens: int = 1024,
     system_prompt: str | None = None,
     max_response_tokens: int = 2048,
+    ground_truth: str = "prefer",
+    question_form: str = "both",
+    seed: int = 42,
 ) -> dict[str, Any]:
     """Write every RL export and launch file; return the summary (also in ``manifest.json``)."""
     if max_prompt_tokens <= 0:
         raise RLExportError(f"max_prompt_tokens must be positive, got {max_prompt_tokens}")
+    if ground_truth not in GROUND_TRUTH_MODES:
+        raise RLExportError(f"ground_truth must be one of {', '.join(GROUND_TRUTH_MODES)}, got {ground_truth!r}")
+    if question_form not in QUESTION_FORMS:
+        raise RLExportError(f"question_form must be one of {', '.join(QUESTION_FORMS)}, got {question_form!r}")
     processed_dir, out_dir = Path(processed_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     splits: dict[str, Any] = {}
     exports: dict[str, dict[str, Any]] = {"verl": {}, "openrlhf": {}, "trl": {}}
+    response_exports: dict[str, dict[str, Any]] = {}
+    sources: list[dict[str, dict[str, int]]] = []
     for split in SPLITS:
-        rows, split_summary = build_rows(read_processed(processed_dir / f"{split}.jsonl"), split, max_prompt_tokens, system_prompt)
+        rows, split_summary = build_rows(
+            read_processed(processed_dir / f"{split}.jsonl"), split, max_prompt_tokens, system_prompt, question_form, seed
+        )
+        main, response_only, dropped = route(rows, ground_truth)
+        split_summary.update(rows=main.height, response_only_rows=0 if response_only is None else response_only.height,
+                             dropped_not_verifiable=dropped)
         splits[split] = split_summary
-        targets = {
-            "verl": (out_dir / "verl" / f"{split}.parquet", lambda p, r=rows: write_parquet(to_verl(r), p)),
-            "openrlhf": (out_dir / "openrlhf" / f"{split}.jsonl", lambda p, r=rows: write_jsonl(to_openrlhf(r), p)),
-            "trl": (out_dir / "trl" / f"{split}.parquet", lambda p, r=rows: write_parquet(to_trl(r), p)),
-        }
-        for name, (path, write) in targets.items():
-            write(path)
-            exports[name][split] = {"path": path.relative_to(out_dir).as_posix(), "rows": rows.height, "sha256": sha256_file(path)}
+        sources.append(by_source(rows))
+        _write_formats(main, out_dir, out_dir, split, exports)
+        if response_only is not None:
+            _write_formats(response_only, out_dir / RESPONSE_ONLY_DIR, out_dir, split, response_exports)
 
-    if not any(s["rows"] for s in splits.values()):
-        counts = {k: sum(s[k] for s in splits.values()) for k in ("input_rows", "dropped_too_long", "dropped_no_ground_truth")}
+    total = {k: sum(s[k] for s in splits.values()) for k in ("input_rows", "rows", "response_only_rows", "dropped_too_long",
+                                                             "dropped_no_ground_truth", "dropped_not_verifiable")}
+    if not total["rows"] + total["response_only_rows"]:
         raise RLExportError(
-            f"no RL prompt left to export from {processed_dir}: {counts['input_rows']} records, "
-            f"{counts['dropped_too_long']} over {max_prompt_tokens} estimated prompt tokens, "
-            f"{counts['dropped_no_ground_truth']} without a ground truth. Fix: raise --max-prompt-tokens."
+            f"no RL prompt left to export from {processed_dir}: {total['input_rows']} records, "
+            f"{total['dropped_too_long']} over {max_prompt_tokens} estimated prompt tokens, "
+            f"{total['dropped_no_ground_truth']} without a ground truth, {total['dropped_not_verifiable']} without a "
+            "verifiable ground truth. Fix: raise --max-prompt-tokens, or --rl-ground-truth prefer / any."
         )
 
     reward_path = out_dir / "reward.py"
     copy_file(REWARD_SOURCE, reward_path)
     launch = write_launch_files(out_dir, max_prompt_tokens=max_prompt_tokens, max_response_tokens=max_response_tokens)
 
-    kinds = {k: sum(s["ground_truth_kind"][k] for s in splits.values()) for k in ("reference_answer", "response")}
+    kinds = _sum([s["ground_truth_kind"] for s in splits.values()])
+    per_source = {}
+    for src, k in sorted(_sum_nested(sources).items()):
+        n = sum(k.values())
+        v = k["choice"] + k["reference_answer"]
+        per_source[src] = {**k, "prompts": n, "verifiable": v, "verifiable_share": round(v / n, 4) if n else 0.0}
+    n_all = sum(kinds.values())
+    n_ver = kinds["choice"] + kinds["reference_answer"]
+    warnings = []
+    if ground_truth != "any" and not n_ver:
+        warnings.append("no prompt has a verifiable ground truth (short answer or option letter): the main RL files are empty; "
+                        + ("train on response_only/ or " if ground_truth == "prefer" else "") + "use --rl-ground-truth any")
     summary: dict[str, Any] = {
         "max_prompt_tokens": max_prompt_tokens,
         "token_estimate": f"CJK chars x1 + other words x1.3 (ceil) + {TOKENS_PER_MESSAGE}/message + {TOKENS_GENERATION_PROMPT}",
         "system_prompt": "default (zh/en by language)" if system_prompt is None else system_prompt,
-        "rows": sum(s["rows"] for s in splits.values()),
-        "dropped_too_long": sum(s["dropped_too_long"] for s in splits.values()),
-        "dropped_no_ground_truth": sum(s["dropped_no_ground_truth"] for s in splits.values()),
+        "ground_truth": ground_truth,
+        "question_form": question_form,
+        "seed": seed,
+        **total,
         "ground_truth_kind": kinds,
+        "question_forms": _sum([s["question_form"] for s in splits.values()]),
+        "verifiable": {"prompts": n_all, "verifiable": n_ver, "share": round(n_ver / n_all, 4) if n_all else 0.0,
+                       "by_source": per_source},
+        "warnings": warnings,
         "splits": splits,
         "exports": exports,
+        "response_only_exports": response_exports,
         "reward_module": {"path": "reward.py", "sha256": sha256_file(reward_path)},
         "launch": launch,
     }
@@ -367,17 +495,32 @@ def run_export(
     return placed(summary, out_dir)
 
 
+def _sum_nested(parts: list[dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for part in parts:
+        for src, kinds in part.items():
+            acc = out.setdefault(src, {k: 0 for k in KINDS})
+            for k, v in kinds.items():
+                acc[k] += v
+    return out
+
+
 @task(name="export-rl", cache_policy=RL_EXPORT, persist_result=True)
 def export_rl(
     processed_dir: str = "data/processed",
     out_dir: str = "data/rl",
     max_prompt_tokens: int = 1024,
     system_prompt: str | None = None,
+    ground_truth: str = "prefer",
+    question_form: str = "both",
+    seed: int = 42,
 ) -> dict[str, Any]:
     """Prefect task: the RL exports from ``processed_dir`` into ``out_dir``; returns the summary.
 
-    Summary keys: ``out_dir``, ``rows``, ``dropped_too_long``, ``dropped_no_ground_truth``,
-    ``ground_truth_kind`` {reference_answer, response}, ``splits`` {train, val: per-split
+    Summary keys: ``out_dir``, ``rows`` (main files), ``response_only_rows``, ``dropped_too_long``,
+    ``dropped_no_ground_truth``, ``dropped_not_verifiable``, ``ground_truth_kind`` {choice,
+    reference_answer, response}, ``question_forms`` {open, mc}, ``verifiable`` {prompts,
+    verifiable, share, by_source}, ``response_only_exports``, ``warnings``, ``splits`` {train, val: per-split
     counts}, ``exports`` {verl, openrlhf, trl: {train, val: {path (relative to out_dir), rows,
     sha256}}}, ``reward_module`` {path, sha256}, ``launch`` {verl, openrlhf: {path, command,
     reward_function}}, ``commands`` (the launch commands, for printing), ``max_prompt_tokens``,
@@ -388,7 +531,8 @@ def export_rl(
     out = Path(out_dir)
     stage = out.parent / f".staging-{out.name}"
     shutil.rmtree(stage, ignore_errors=True)
-    summary = run_export(processed_dir, stage, max_prompt_tokens, system_prompt)
+    summary = run_export(processed_dir, stage, max_prompt_tokens, system_prompt,
+                         ground_truth=ground_truth, question_form=question_form, seed=seed)
     swap_in(stage, out)
     return placed(summary, out)
 

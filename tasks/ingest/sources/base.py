@@ -139,6 +139,39 @@ def id_expr() -> pl.Expr:
     return joined.chash.sha2_256().str.slice(0, 16)
 
 
+OPTION_LETTERS = "ABCDEFGHIJ"
+# MedQA-style ``options``: an object keyed by letter (``{"A": "...", "B": "...", ...}``)
+OPTIONS_DTYPE = pl.Struct({letter: pl.String for letter in OPTION_LETTERS})
+
+
+def choices_expr(question: str, options: str, answer_idx: str) -> pl.Expr:
+    """MedQA-style ``question`` / ``options`` (letter -> text) / ``answer_idx`` (a letter) ->
+    the canonical :data:`~tasks.core.schema.CHOICES` struct, vectorised.
+
+    Options are read A, B, C … in order and must be contiguous from A; a record whose answer
+    letter does not name a present option, or that has fewer than two options, gets null choices
+    (it stays a good open-ended record; the multiple-choice form is simply not offered).
+    """
+    texts = [pl.col(options).struct.field(k).str.strip_chars() for k in OPTION_LETTERS]
+    present = [t.is_not_null() & (t.str.len_chars() > 0) for t in texts]
+    n = pl.sum_horizontal([p.cast(pl.Int64) for p in present])
+    contiguous = pl.sum_horizontal([p.cast(pl.Int64) for p in present[:1]])  # A present
+    for k in range(1, len(texts)):  # no option after a gap
+        contiguous = contiguous + (present[k] & present[k - 1]).cast(pl.Int64)
+    letter = pl.col(answer_idx).str.strip_chars().str.to_uppercase()
+    index = pl.lit(OPTION_LETTERS).str.find(letter, literal=True).cast(pl.Int64)
+    ok = (
+        pl.col(options).is_not_null() & (n >= 2) & (contiguous == n)
+        & (letter.str.len_chars() == 1) & index.is_not_null() & (index < n)
+    )
+    struct = pl.struct(
+        pl.col(question).str.strip_chars().alias("question"),
+        pl.concat_list(texts).list.drop_nulls().list.head(n).alias("options"),
+        index.alias("answer"),
+    )
+    return pl.when(ok.fill_null(False)).then(struct).otherwise(pl.lit(None, dtype=S.CHOICES_DTYPE))
+
+
 # Reasons a record is quarantined: (reason, condition). Checked in order; the first that fires wins.
 QUARANTINE_RULES: list[tuple[str, pl.Expr]] = [
     ("empty question", _blank(S.QUESTION)),
@@ -156,6 +189,7 @@ _DEFAULTS: dict[str, pl.Expr] = {
     S.RISK_REASONS: pl.lit(None, dtype=S.SCHEMA[S.RISK_REASONS]),
     S.QUALITY_SCORE: pl.lit(None, dtype=pl.Float64),
     S.INSTRUCTION: pl.lit(None, dtype=pl.String),
+    S.CHOICES: pl.lit(None, dtype=S.CHOICES_DTYPE),
 }
 
 

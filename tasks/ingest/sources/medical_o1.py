@@ -3,6 +3,9 @@
 Published as four files, each ONE JSON array (not JSON Lines) of 20k–25k objects with
 ``Question`` / ``Complex_CoT`` / ``Response``. The repo's demo file also carries the
 verifiable-problem fields; ``Ground-True Answer`` becomes the reference answer when present.
+It also carries the MedQA item it was written from (``question`` / ``options`` / ``answer_idx``
+/ ``answer``): those become the record's multiple-choice form (``choices``), which the RL export
+offers next to the open-ended question.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from tasks.core import schema as S
-from tasks.ingest.sources.base import SourceSpec
+from tasks.ingest.sources.base import OPTIONS_DTYPE, SourceSpec, choices_expr
 
 FIELDS = {
     "Question": S.QUESTION,
@@ -18,12 +21,16 @@ FIELDS = {
     "Response": S.ANSWER,
     "Ground-True Answer": S.REFERENCE_ANSWER,
 }
+# the MedQA item behind a demo record (absent from the published SFT files)
+MC_FIELDS = {"question": pl.String, "options": OPTIONS_DTYPE, "answer_idx": pl.String}
 
 
 def parse(raw: pl.DataFrame) -> pl.LazyFrame:
     """Raw medical-o1 records -> canonical content columns."""
     return raw.lazy().select(
-        pl.col(S.SOURCE_ROW), *[pl.col(src).alias(dst) for src, dst in FIELDS.items()]
+        pl.col(S.SOURCE_ROW),
+        *[pl.col(src).alias(dst) for src, dst in FIELDS.items()],
+        choices_expr("question", "options", "answer_idx").alias(S.CHOICES),
     )
 
 
@@ -39,8 +46,8 @@ SPEC = SourceSpec(
     ),
     patterns=("medical_o1_sft*.json", "*medical*o1*.json"),
     signature=frozenset({"Question", "Complex_CoT", "Response"}),
-    read_schema={k: pl.String for k in FIELDS},
-    fields=FIELDS,
+    read_schema={**{k: pl.String for k in FIELDS}, **MC_FIELDS},
+    fields={**FIELDS, "question + options + answer_idx": S.CHOICES},
     parse=parse,
     license="apache-2.0",
     priority=1,

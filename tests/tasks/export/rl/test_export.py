@@ -37,7 +37,9 @@ def render_chatml(messages, add_generation_prompt=True) -> str:
 @pytest.fixture
 def exported(tmp_path):
     write_processed(tmp_path / "processed")
-    summary = E.export_rl.fn(str(tmp_path / "processed"), str(tmp_path / "rl"), 1024, None)
+    # ground_truth="any": every row in the main files (the shape before verifiable-first; the
+    # routing of prefer / verifiable is tested below)
+    summary = E.export_rl.fn(str(tmp_path / "processed"), str(tmp_path / "rl"), 1024, None, ground_truth="any")
     return tmp_path / "rl", summary
 
 
@@ -46,13 +48,14 @@ def test_summary_counts(exported):
     out, s = exported
     assert s["splits"]["train"] == {
         "input_rows": 7, "rows": 5, "dropped_too_long": 1, "dropped_no_ground_truth": 1,
-        "ground_truth_kind": {"reference_answer": 3, "response": 2}, "prompt_tokens_est_max": s["splits"]["train"]["prompt_tokens_est_max"],
+        "ground_truth_kind": {"choice": 0, "reference_answer": 3, "response": 2}, "prompt_tokens_est_max": s["splits"]["train"]["prompt_tokens_est_max"],
         "reference_answer_agreement": 1.0,  # each sample answer matches its reference answer
+        "question_form": {"open": 5, "mc": 0}, "response_only_rows": 0, "dropped_not_verifiable": 0,
     }
     assert 0 < s["splits"]["train"]["prompt_tokens_est_max"] <= 1024
-    assert s["splits"]["val"]["rows"] == 2 and s["splits"]["val"]["ground_truth_kind"] == {"reference_answer": 2, "response": 0}
+    assert s["splits"]["val"]["rows"] == 2 and s["splits"]["val"]["ground_truth_kind"] == {"choice": 0, "reference_answer": 2, "response": 0}
     assert (s["rows"], s["dropped_too_long"], s["dropped_no_ground_truth"]) == (7, 1, 1)
-    assert s["ground_truth_kind"] == {"reference_answer": 5, "response": 2}
+    assert s["ground_truth_kind"] == {"choice": 0, "reference_answer": 5, "response": 2}
     for fmt in ("verl", "openrlhf", "trl"):
         for split, n in (("train", 5), ("val", 2)):
             info = s["exports"][fmt][split]
@@ -152,7 +155,8 @@ def test_openrlhf_loads_with_datasets(exported):
 def test_trl_columns(exported):
     out, _ = exported
     table = pq.read_table(out / "trl/train.parquet")
-    assert table.column_names == ["prompt", "ground_truth", "answer", "ground_truth_kind", "id", "source", "language", "risk_level", "specialty"]
+    assert table.column_names == ["prompt", "ground_truth", "answer", "ground_truth_kind", "id", "source", "language", "risk_level", "specialty",
+                                  "question_form"]
     first = table.to_pylist()[0]
     assert first["prompt"][-1] == {"role": "user", "content": first["prompt"][-1]["content"]}
 
@@ -168,7 +172,7 @@ def test_token_estimate_python_and_polars_agree():
 
 def test_budget_drops_and_never_truncates(tmp_path):
     write_processed(tmp_path / "p")
-    s = E.run_export(tmp_path / "p", tmp_path / "rl", max_prompt_tokens=110)
+    s = E.run_export(tmp_path / "p", tmp_path / "rl", max_prompt_tokens=110, ground_truth="any")
     assert s["dropped_too_long"] > 1
     kept = pq.read_table(tmp_path / "rl/trl/train.parquet").to_pylist()
     originals = {json.loads(l)["meta"]["id"]: json.loads(l)["input"] for l in (tmp_path / "p/train.jsonl").read_text().splitlines()}
@@ -221,7 +225,7 @@ def test_empty_val_and_missing_meta_keys(tmp_path):
         json.dumps({"input": "Q?", "output": "A.", "meta": {"id": "1", "source": "s", "language": "en", "risk_level": "low"}}) + "\n"
     )
     (p / "val.jsonl").write_text("")
-    s = E.run_export(p, tmp_path / "rl")
+    s = E.run_export(p, tmp_path / "rl", ground_truth="any")
     assert s["splits"]["train"]["rows"] == 1 and s["splits"]["val"]["rows"] == 0
     assert pq.read_table(tmp_path / "rl/verl/val.parquet").num_rows == 0
     assert pq.read_table(tmp_path / "rl/verl/train.parquet").to_pylist()[0]["prompt"][-1]["content"] == "Q?"
@@ -289,3 +293,79 @@ def test_launch_script_needs_model_path(exported):
     env = {k: v for k, v in os.environ.items() if k != "MODEL_PATH"}
     proc = subprocess.run(["bash", str(out / "verl_ppo.sh")], env=env, capture_output=True, text=True)
     assert proc.returncode != 0 and "MODEL_PATH" in proc.stderr
+
+
+# ------------------------------------------------------------ verifiable-first, multiple choice
+def _mc_processed(folder, n: int = 40):
+    """Processed records with MedQA-style choices (right answer always A in the source)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i in range(n):
+        opts = [f"right {i}", f"wrong a{i}", f"wrong b{i}", f"wrong c{i}"] + ([f"wrong d{i}"] if i % 2 else [])
+        rows.append({"input": f"Open question {i}?", "output": f"<think>\nwhy\n</think>\n\nright {i}",
+                     "meta": {"id": f"mc-{i:03d}", "source": "medical-o1", "language": "en", "risk_level": "medium",
+                              "reference_answer": None,
+                              "choices": {"question": f"Vignette {i}. Which of the following?", "options": opts, "answer": 0}}})
+    rows.append({"input": "咳嗽怎么办？", "output": "多喝水，观察。", "meta": {"id": "dlg-1", "source": "chinese-dialogue",
+                 "language": "zh", "risk_level": "low"}})
+    (folder / "train.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    (folder / "val.jsonl").write_text("")
+
+
+@pytest.mark.parametrize("form, n_open, n_mc", [("open", 41, 0), ("mc", 1, 40), ("both", 41, 40)])
+def test_question_forms_and_uniform_letters(tmp_path, form, n_open, n_mc):
+    from tasks.export.rl import reward
+
+    _mc_processed(tmp_path / "p")
+    s = E.run_export(tmp_path / "p", tmp_path / "rl", question_form=form, ground_truth="any", seed=7)
+    assert s["question_forms"] == {"open": n_open, "mc": n_mc}
+    rows = pq.read_table(tmp_path / "rl/trl/train.parquet").to_pylist()
+    mc = [r for r in rows if r["question_form"] == "mc"]
+    assert len(mc) == n_mc and all(r["ground_truth_kind"] == "choice" for r in mc)
+    if mc:
+        letters = [r["ground_truth"] for r in mc]
+        for n_opt, allowed in ((4, "ABCD"), (5, "ABCDE")):
+            sub = [r["ground_truth"] for r in mc if r["prompt"][-1]["content"].count("\n") - 3 == n_opt]
+            counts = [sub.count(x) for x in allowed]
+            assert max(counts) - min(counts) <= 1, (n_opt, counts)  # the right letter is uniform
+        assert set(letters) != {"A"}  # the source always had A
+        for r in mc:  # the letter names the right option in the prompt, and the reward agrees
+            text = r["prompt"][-1]["content"]
+            line = next(l for l in text.splitlines() if l.startswith(r["ground_truth"] + ". "))
+            assert line.split(". ", 1)[1].startswith("right ")
+            assert reward.correctness(f"The answer is {r['ground_truth']}.", r["ground_truth"]) == 1.0
+            wrong = next(x for x in "ABCD" if x != r["ground_truth"])
+            assert reward.correctness(wrong, r["ground_truth"]) == 0.0
+    opens = [r for r in rows if r["question_form"] == "open" and r["source"] == "medical-o1"]
+    assert all(r["ground_truth"].startswith("right ") and r["ground_truth_kind"] == "reference_answer" for r in opens)
+
+
+def test_mc_shuffle_follows_the_seed_and_is_byte_identical(tmp_path):
+    _mc_processed(tmp_path / "p")
+    a = E.run_export(tmp_path / "p", tmp_path / "a", seed=1)
+    b = E.run_export(tmp_path / "p", tmp_path / "b", seed=1)
+    c = E.run_export(tmp_path / "p", tmp_path / "c", seed=2)
+    for rel in EXPORT_FILES + ["response_only/trl/train.parquet", "response_only/openrlhf/train.jsonl"]:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+    assert a["exports"]["trl"]["train"]["sha256"] != c["exports"]["trl"]["train"]["sha256"]
+
+
+def test_ground_truth_modes_route_response_rows(tmp_path):
+    _mc_processed(tmp_path / "p")
+    prefer = E.run_export(tmp_path / "p", tmp_path / "prefer")  # default
+    assert prefer["ground_truth"] == "prefer" and prefer["rows"] == 80 and prefer["response_only_rows"] == 1
+    main = pq.read_table(tmp_path / "prefer/verl/train.parquet").to_pylist()
+    assert {r["extra_info"]["ground_truth_kind"] for r in main} == {"choice", "reference_answer"}
+    assert [r["extra_info"]["index"] for r in main] == list(range(80))
+    only = pq.read_table(tmp_path / "prefer/response_only/verl/train.parquet").to_pylist()
+    assert [r["extra_info"]["ground_truth_kind"] for r in only] == ["response"] and only[0]["extra_info"]["index"] == 0
+    assert prefer["response_only_exports"]["openrlhf"]["train"]["rows"] == 1
+    by = prefer["verifiable"]["by_source"]
+    assert by["medical-o1"]["verifiable_share"] == 1.0 and by["chinese-dialogue"]["verifiable_share"] == 0.0
+    assert prefer["verifiable"]["share"] == pytest.approx(80 / 81, abs=1e-4)
+    strict = E.run_export(tmp_path / "p", tmp_path / "strict", ground_truth="verifiable")
+    assert strict["rows"] == 80 and strict["dropped_not_verifiable"] == 1 and not (tmp_path / "strict/response_only").exists()
+    loose = E.run_export(tmp_path / "p", tmp_path / "any", ground_truth="any")
+    assert loose["rows"] == 81 and not (tmp_path / "any/response_only").exists()
+    with pytest.raises(E.RLExportError, match="ground_truth"):
+        E.run_export(tmp_path / "p", tmp_path / "x", ground_truth="maybe")
