@@ -111,7 +111,8 @@ def check_args(args: argparse.Namespace) -> None:
 
         parse_sources(args.sources, build_registry(args.source_config))
         SampleConfig(size=args.sample_size, seed=args.seed, min_high=args.min_high, min_low=args.min_low,
-                     val_fraction=args.val_fraction, allow_out_of_range=args.allow_out_of_range).check()
+                     val_fraction=args.val_fraction, allow_out_of_range=args.allow_out_of_range,
+                     rl_ground_truth=args.rl_ground_truth, min_verifiable=args.min_verifiable).check()
         if args.max_prompt_tokens < 1:
             raise ConfigError(f"--max-prompt-tokens must be positive, got {args.max_prompt_tokens}")
     if args.command == "prepare-rl":
@@ -153,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
                         parents=[verbose])
     rl.add_argument("--out-dir", default="data", help="the prepare run's output folder (default: %(default)s)")
     rl.add_argument("--max-prompt-tokens", type=int, default=1024, help="drop longer prompts (default: %(default)s)")
+    rl.add_argument("--rl-ground-truth", choices=("verifiable", "prefer", "any"), default="prefer",
+                    help="response-only prompts: left out, in rl/response_only/, or in the main files (default: %(default)s)")
+    rl.add_argument("--rl-question-form", choices=("open", "mc", "both"), default="both",
+                    help="records with options: open, mc (letter as ground truth) or both (default: %(default)s)")
+    rl.add_argument("--seed", type=int, default=42, help="orders the options of multiple-choice prompts (default: %(default)s)")
 
     demo = sub.add_parser("demo", help="the whole pipeline on the shipped sample files, offline", parents=[verbose])
     demo.add_argument("--out-dir", default="data/demo", help="where to write (default: %(default)s)")
@@ -175,6 +181,15 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="RL export: drop (and count) prompts over this estimated size (default: %(default)s)")
     p.add_argument("--source-config", default=None, metavar="FILE",
                    help="user-defined sources: JSON/TOML list of {name, files, fields, ...} (see README)")
+    p.add_argument("--rl-ground-truth", choices=("verifiable", "prefer", "any"), default="prefer",
+                   help="RL sample: only records with a verifiable ground truth (short answer or option letter), "
+                        "prefer them (at least --min-verifiable of the sample; response-only prompts go to "
+                        "rl/response_only/), or ignore it (default: %(default)s)")
+    p.add_argument("--min-verifiable", type=float, default=0.8,
+                   help="with --rl-ground-truth prefer: minimum verifiable share of the sample (default: %(default)s)")
+    p.add_argument("--rl-question-form", choices=("open", "mc", "both"), default="both",
+                   help="records with options: open-ended prompt, multiple-choice prompt (letter as ground "
+                        "truth), or both (default: %(default)s)")
 
 
 def _run_prepare(args: argparse.Namespace) -> dict:
@@ -194,6 +209,9 @@ def _run_prepare(args: argparse.Namespace) -> dict:
         export_rl=not args.no_rl,
         max_prompt_tokens=args.max_prompt_tokens,
         custom_sources=args.source_config,
+        rl_ground_truth=args.rl_ground_truth,
+        min_verifiable=args.min_verifiable,
+        rl_question_form=args.rl_question_form,
     )
 
 
@@ -210,9 +228,10 @@ def _summary(result: dict, out_dir: str, synthetic: bool = False) -> None:
     def rl_path(path: str) -> str:  # the export's paths are relative to its folder, rl/
         return f"rl/{path}"
 
-    for _fmt, splits in sorted(rl.get("exports", {}).items()):
-        for _split, info in sorted(splits.items()):
-            rows.append((rl_path(info["path"]), count(info["rows"], "prompt")))
+    for key, unit in (("exports", "prompt"), ("response_only_exports", "response-only prompt")):
+        for _fmt, splits in sorted(rl.get(key, {}).items()):
+            for _split, info in sorted(splits.items()):
+                rows.append((rl_path(info["path"]), count(info["rows"], unit)))
     if rl:
         rows.append((rl_path(rl["reward_module"]["path"]), "reward"))
         rows += [(rl_path(info["path"]), f"launch ({name})") for name, info in sorted(rl.get("launch", {}).items())]
@@ -225,6 +244,10 @@ def _summary(result: dict, out_dir: str, synthetic: bool = False) -> None:
               "(for trying the pipeline, not for training)")
     rep = result["sample"]
     print(f"  sample: asked {rep['requested']:,}, drew {rep['drawn']:,} from a pool of {rep['pool']:,}")
+    ver = rl.get("verifiable") or {}
+    if ver:
+        print(f"  RL prompts: {ver['verifiable']:,} of {ver['prompts']:,} verifiable ({ver['share']:.0%}; "
+              f"{rl['ground_truth_kind'].get('choice', 0):,} multiple choice), ground-truth mode {rl.get('ground_truth')}")
     for name, n in rows:
         print(f"  {name:<{width}}  {n:>{width2}}")
     for w in rep["warnings"] + rep["shortfalls"]:
@@ -269,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
                 processed_dir=str(Path(args.out_dir) / "processed"),
                 out_dir=str(Path(args.out_dir) / "rl"),
                 max_prompt_tokens=args.max_prompt_tokens,
+                ground_truth=args.rl_ground_truth,
+                question_form=args.rl_question_form,
+                seed=args.seed,
             )
             for cmd in (summary or {}).get("commands", []):
                 print(cmd)

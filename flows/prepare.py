@@ -55,16 +55,27 @@ def prepare(
     export_rl: bool = True,
     max_prompt_tokens: int = 1024,
     custom_sources: list[dict] | str | None = None,
+    rl_ground_truth: str = "prefer",
+    min_verifiable: float = 0.8,
+    rl_question_form: str = "both",
 ) -> dict:
-    """Prepare gated, risk-balanced RL training data from medical QA sources."""
+    """Prepare gated, risk-balanced RL training data from medical QA sources.
+
+    ``rl_ground_truth`` (verifiable | prefer | any) and ``min_verifiable`` decide how much of the
+    sample has a verifiable ground truth (tasks/sample.py) and where response-only prompts go
+    (tasks/export/rl/export.py); ``rl_question_form`` (open | mc | both) which form a record with
+    options is exported in.
+    """
     cfg = SampleConfig(size=sample_size, seed=seed, min_high=min_high, min_low=min_low,
-                       val_fraction=val_fraction, allow_out_of_range=allow_out_of_range)
+                       val_fraction=val_fraction, allow_out_of_range=allow_out_of_range,
+                       rl_ground_truth=rl_ground_truth, min_verifiable=min_verifiable)
     return _prepare(sources, download, raw_dir, out_dir, cfg, custom_sources,
-                    export_rl=export_rl, max_prompt_tokens=max_prompt_tokens)
+                    export_rl=export_rl, max_prompt_tokens=max_prompt_tokens, rl_question_form=rl_question_form)
 
 
 def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleConfig,
-             custom_sources: list[dict] | str | None, *, export_rl: bool, max_prompt_tokens: int) -> dict:
+             custom_sources: list[dict] | str | None, *, export_rl: bool, max_prompt_tokens: int,
+             rl_question_form: str = "both") -> dict:
     registry = build_registry(custom_sources)  # this run's sources: built-ins + user-defined
     plan = parse_sources(sources, registry)
     cfg = replace(cfg, weights=plan.weights)
@@ -101,7 +112,7 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleCon
         quarantines = [p.quarantine_file for p in parsed] + [pool.dedup_quarantine_file]
         card_ctx = card_context(_version(), files, downloads, parsed, pool, gate, asdict(cfg), sample, registry)
         written = write_outputs(sample, quarantines, out_dir, card_ctx, export_rl=export_rl,
-                                max_prompt_tokens=max_prompt_tokens)
+                                max_prompt_tokens=max_prompt_tokens, rl_question_form=rl_question_form)
         rl = written.rl
         progress.step("write", f"{len(written.files)} files in {out_dir}" + (f", {rl['rows']:,} RL prompts" if rl else ""))
         report.publish_card(label, written.card)

@@ -23,8 +23,11 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         "",
         f"- rows: {summary['rows']} (dropped: {summary['dropped_too_long']} over {summary['max_prompt_tokens']} "
         f"estimated prompt tokens, {summary['dropped_no_ground_truth']} without a ground truth)",
-        f"- ground truth: {summary['ground_truth_kind']['reference_answer']} short reference answers, "
-        f"{summary['ground_truth_kind']['response']} reference responses",
+        f"- ground truth: {summary['ground_truth_kind'].get('choice', 0)} option letters (multiple choice), "
+        f"{summary['ground_truth_kind']['reference_answer']} short reference answers, "
+        f"{summary['ground_truth_kind']['response']} reference responses "
+        f"(mode {summary.get('ground_truth', 'any')}: {summary.get('response_only_rows', 0)} response-only prompts in "
+        f"response_only/, {summary.get('dropped_not_verifiable', 0)} left out)",
         "- reward agreement with reference answers (train / val): "
         + " / ".join(str(summary["splits"][k].get("reference_answer_agreement")) for k in ("train", "val")),
         "",
@@ -44,12 +47,16 @@ def prepare_rl(
     out_dir: str = "data/rl",
     max_prompt_tokens: int = 1024,
     system_prompt: str | None = None,
+    ground_truth: str = "prefer",
+    question_form: str = "both",
+    seed: int = 42,
 ) -> dict[str, Any]:
     """Export RL prompt datasets (verl parquet, OpenRLHF JSONL, TRL parquet), reward module and launch scripts."""
     logger = get_run_logger()
     # the same lock as `prepare` on the data folder: never export while a prepare run rewrites it
     with output_lock(str(Path(out_dir).parent)):
-        summary = export_rl(processed_dir, out_dir, max_prompt_tokens, system_prompt)
+        summary = export_rl(processed_dir, out_dir, max_prompt_tokens, system_prompt,
+                            ground_truth=ground_truth, question_form=question_form, seed=seed)
     logger.info(
         "RL export: %d rows into %s (%d dropped as too long, %d without ground truth)",
         summary["rows"], summary["out_dir"], summary["dropped_too_long"], summary["dropped_no_ground_truth"],

@@ -15,6 +15,7 @@ import polars as pl
 
 from tasks.core import schema as S
 from tasks.core.results import ParsedFile, Pool, Sample
+from tasks.export.rl.card import rl_lines, rl_source_table, sampling_rows
 from tasks.sample import SPLIT
 
 PCTS = (0.05, 0.5, 0.95)
@@ -209,7 +210,9 @@ def sampling_tables(ctx: dict) -> tuple[str, str]:
             ["min high-risk share", cfg["min_high"]],
             ["min low-risk share", cfg["min_low"]],
             ["val fraction", cfg["val_fraction"]],
-            ["strata", "source x risk level x language"],
+            ["strata", "source x risk level x language" if cfg.get("rl_ground_truth", "any") == "any"
+             else "source x verifiability x risk level x language"],
+            *sampling_rows(cfg, rep),
         ],
     )
     by_source = md_table(
@@ -223,32 +226,11 @@ def sampling_tables(ctx: dict) -> tuple[str, str]:
 def output_files_table(ctx: dict) -> str:
     """Every published file with rows and sha256 (RL paths relative to the output folder)."""
     rows = [[k, f"{v.rows:,}", f"`{v.sha256}`"] for k, v in sorted(ctx["outputs"]["files"].items())]
-    for _fmt, splits in sorted((ctx.get("rl") or {}).get("exports", {}).items()):
-        for _, v in sorted(splits.items()):
-            rows.append([f"rl/{v['path']}", f"{v['rows']:,}", f"`{v['sha256']}`"])
+    for key in ("exports", "response_only_exports"):
+        for _fmt, splits in sorted((ctx.get("rl") or {}).get(key, {}).items()):
+            for _, v in sorted(splits.items()):
+                rows.append([f"rl/{v['path']}", f"{v['rows']:,}", f"`{v['sha256']}`"])
     return md_table(["file", "rows", "sha256"], rows)
-
-
-def rl_lines(rl: dict | None) -> list[str]:
-    """The RL export's bullet points, or none when the export was off."""
-    if not rl:
-        return []
-    kinds = rl.get("ground_truth_kind", {})
-    return [
-        f"{rl['rows']:,} prompts (verl parquet, OpenRLHF JSONL, TRL parquet); "
-        f"{rl['dropped_too_long']:,} dropped over {rl['max_prompt_tokens']:,} estimated prompt tokens, "
-        f"{rl['dropped_no_ground_truth']:,} without a ground truth",
-        f"ground truth: {kinds.get('reference_answer', 0):,} short verifiable answers, "
-        f"{kinds.get('response', 0):,} reference responses",
-        *[
-            f"{split}: the reference response scores {v['reference_answer_agreement']} on average against "
-            "its own short answer with the project's reward (1.0 = always agrees); low values mean the "
-            "source's responses often disagree with its ground truth"
-            for split, v in sorted(rl.get("splits", {}).items())
-            if v.get("reference_answer_agreement") is not None
-        ],
-        "reward module: `rl/reward.py` (verl `compute_score`, OpenRLHF `reward_func`, TRL reward functions)",
-    ]
 
 
 def card_blocks(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> dict:
@@ -280,6 +262,7 @@ def card_blocks(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> dict:
         "labeller": "\n".join(labeller_section(ctx.get("labeller"))),
         "output_files": output_files_table(ctx),
         "rl": rl_lines(ctx.get("rl")),
+        "rl_by_source": rl_source_table(ctx.get("rl"), ctx["sample"].report),
     }
 
 

@@ -68,10 +68,12 @@ def publish(stage: Path, out: Path) -> list[str]:
 @task(name="write-outputs", cache_policy=WRITE, persist_result=True)
 def write_outputs(
     sample: Sample, quarantines: list[FileRef], out_dir: str, card_ctx: dict, export_rl: bool = True,
-    max_prompt_tokens: int = 1024,
+    max_prompt_tokens: int = 1024, rl_question_form: str = "both",
 ) -> Written:
     """Write processed/, quarantine/, rl/ (when ``export_rl``) and DATA_CARD.md into a staging
-    folder, then swap them in; ``max_prompt_tokens`` is the RL export's prompt budget."""
+    folder, then swap them in; ``max_prompt_tokens`` is the RL export's prompt budget,
+    ``rl_question_form`` its open / mc / both choice; the ground-truth mode and the seed come from
+    the sample's config (``card_ctx["sample_config"]``)."""
     from tasks.export.datacard import render_card
     from tasks.export.rl.export import placed, run_export
 
@@ -81,7 +83,10 @@ def write_outputs(
     stage = out / STAGING
     shutil.rmtree(stage, ignore_errors=True)  # leftovers of a killed run
     written = write_processed(sample.sample_file.path, [q.path for q in quarantines], stage)
-    rl = run_export(stage / "processed", stage / "rl", max_prompt_tokens) if export_rl else None
+    sampling = card_ctx.get("sample_config") or {}
+    rl = run_export(stage / "processed", stage / "rl", max_prompt_tokens,
+                    ground_truth=sampling.get("rl_ground_truth", "prefer"), question_form=rl_question_form,
+                    seed=sampling.get("seed", 42)) if export_rl else None
     card = render_card({**card_ctx, "outputs": written, "rl": rl})
     (stage / CARD).write_text(card, encoding="utf-8")
     moved = publish(stage, out)

@@ -343,7 +343,7 @@ def test_question_forms_and_uniform_letters(tmp_path, form, n_open, n_mc):
 def test_mc_shuffle_follows_the_seed_and_is_byte_identical(tmp_path):
     _mc_processed(tmp_path / "p")
     a = E.run_export(tmp_path / "p", tmp_path / "a", seed=1)
-    b = E.run_export(tmp_path / "p", tmp_path / "b", seed=1)
+    E.run_export(tmp_path / "p", tmp_path / "b", seed=1)
     c = E.run_export(tmp_path / "p", tmp_path / "c", seed=2)
     for rel in EXPORT_FILES + ["response_only/trl/train.parquet", "response_only/openrlhf/train.jsonl"]:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
