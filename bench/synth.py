@@ -1,8 +1,17 @@
 """Synthetic medical-o1 records in the published format, for the demo files and benchmarks.
 
-Records are composed from independent parts (patient, presentation, ask, reasoning steps) so
-that no two questions are near-duplicates, and they span the three risk levels. Deterministic:
-the same ``n`` and ``seed`` give the same bytes.
+Every record comes from one hand-written clinical case (or general-knowledge item) whose parts
+belong together: the patient (age and sex the case allows: an infant case is an infant, a
+pregnancy case a pregnant woman), the findings, a question of the kind the short ground truth
+answers (a diagnosis question for a diagnosis, "which drug" for a drug, "which test" for a test,
+…), a reasoning chain that names the case's own differential, and a response that starts with
+the ground truth. English records also carry the MedQA-style multiple-choice item the real
+HuatuoGPT-o1 demo file has (``question`` / ``options`` / ``answer_idx`` / ``answer``), with
+hand-written distractors and a seeded position for the right option.
+
+The demo files (``write_samples``) use every case once; the benchmark files cycle through the
+cases with varied (but matching) patients, settings, histories and phrasings. Deterministic: the
+same ``n`` and ``seed`` give the same bytes. Nothing here is copied from a real dataset.
 
     python -m bench.synth --samples data/samples     # the shipped demo files
     python -m bench.synth --big /tmp/medical_o1_sft.json --n 20000
@@ -13,177 +22,339 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
-# (presentation, diagnosis / answer, short ground truth, risk hint) — English
+
+@dataclass(frozen=True)
+class Case:
+    """One clinical case. ``who``: man, woman, adult, old, child, infant, preg, breastfeeding.
+    ``kind`` picks the question (diagnosis, drug, test, cause, …); ``ask`` overrides it with
+    (open question, multiple-choice stem) when the ground truth needs its own question."""
+
+    who: str
+    risk: str
+    findings: str
+    kind: str
+    truth: str
+    distractors: tuple[str, ...]
+    advice: str
+    ask: tuple[str, str] | None = None
+
+
 EN_CASES = [
-    ("crushing chest pain radiating to the left arm and jaw for the past 40 minutes, with sweating", "an acute ST-elevation myocardial infarction; call emergency services, give aspirin if not allergic, and arrange immediate reperfusion", "Acute myocardial infarction", "high"),
-    ("sudden weakness of the right arm, facial droop and slurred speech that began an hour ago", "an acute ischaemic stroke until proven otherwise; urgent non-contrast CT to decide on thrombolysis within the time window", "Acute ischemic stroke", "high"),
-    ("swelling of the lips and throat, wheezing and hives within minutes of eating peanuts", "anaphylaxis; give intramuscular adrenaline 0.5 mg into the thigh immediately and call for emergency help", "Anaphylaxis", "high"),
-    ("taken about thirty paracetamol tablets six hours ago after an argument, and now feels nauseated", "a potentially fatal paracetamol overdose; measure a 4-hour-or-later level and start N-acetylcysteine without delay, and assess suicide risk", "N-acetylcysteine", "high"),
-    ("been taking warfarin for atrial fibrillation and was just prescribed clarithromycin for a chest infection", "a dangerous drug interaction: clarithromycin inhibits warfarin metabolism and raises the INR, so check the INR early or choose another antibiotic", "Increased INR and bleeding risk", "high"),
-    ("vomited bright red blood twice this morning and feels light-headed when standing", "an upper gastrointestinal bleed with haemodynamic compromise; needs resuscitation and urgent endoscopy", "Upper gastrointestinal bleeding", "high"),
-    ("wants to stop her lamotrigine because she feels well and has had no seizures for a year", "she should not stop it abruptly; withdrawal can provoke seizures, so any reduction must be planned slowly with her neurologist", "Do not stop abruptly; taper under supervision", "high"),
-    ("told his family he has been thinking about ending his life and has been giving away his belongings", "a high suicide risk; he needs same-day urgent psychiatric assessment, removal of means and not to be left alone", "Urgent psychiatric assessment", "high"),
-    ("at 32 weeks of pregnancy, a severe headache, blurred vision and a blood pressure of 168/112 mmHg", "pre-eclampsia with severe features; admit, control blood pressure, give magnesium sulfate and plan delivery", "Severe pre-eclampsia", "high"),
-    ("a 4-month-old infant with a fever of 39.2°C, poor feeding and a bulging fontanelle", "suspected bacterial meningitis in an infant; urgent blood cultures, lumbar puncture when safe and empirical intravenous antibiotics", "Bacterial meningitis", "high"),
-    ("been found drowsy next to an open bottle of her grandmother's amitriptyline, with a wide QRS on the ECG", "tricyclic antidepressant poisoning; give intravenous sodium bicarbonate and monitor in a resuscitation area", "Sodium bicarbonate", "high"),
-    ("breathlessness at rest, inability to finish sentences and a peak flow of 30% of predicted", "a life-threatening asthma attack; give oxygen, nebulised salbutamol and ipratropium, and systemic steroids now", "Acute severe asthma", "high"),
-    ("collapsed and was unresponsive for a minute while exercising, with a family history of sudden death", "syncope on exertion is a red flag for structural heart disease such as hypertrophic cardiomyopathy; needs urgent cardiology work-up", "Hypertrophic cardiomyopathy", "high"),
-    ("been breastfeeding and asks whether she can take codeine for dental pain", "codeine is not recommended while breastfeeding because ultra-rapid metabolisers pass morphine to the infant; prefer paracetamol or ibuprofen", "Avoid codeine; use paracetamol or ibuprofen", "high"),
-    ("a dry cough for three weeks after a cold, without fever or weight loss", "post-viral cough is most likely; review for red flags and reassure, with a chest X-ray if it lasts beyond eight weeks", "Post-infectious cough", "medium"),
-    ("morning stiffness of both hands lasting over an hour and swollen knuckles for two months", "inflammatory arthritis, most likely rheumatoid arthritis; check rheumatoid factor, anti-CCP and refer to rheumatology", "Rheumatoid arthritis", "medium"),
-    ("two fasting glucose results of 7.4 and 7.8 mmol/L on routine testing", "type 2 diabetes mellitus by the fasting criteria; start lifestyle measures and consider metformin", "Type 2 diabetes mellitus", "medium"),
-    ("itchy, well-demarcated plaques with silvery scale on both elbows and the scalp", "plaque psoriasis; topical corticosteroid with a vitamin D analogue is first-line", "Plaque psoriasis", "medium"),
-    ("burning pain behind the breastbone after large meals and when lying flat", "gastro-oesophageal reflux disease; lifestyle changes and a trial of a proton pump inhibitor", "Gastroesophageal reflux disease", "medium"),
-    ("tiredness, weight gain, constipation and feeling cold, with a raised TSH", "primary hypothyroidism; start levothyroxine and recheck TSH in six to eight weeks", "Hypothyroidism", "medium"),
-    ("painful urination and frequency for two days without fever or flank pain", "an uncomplicated lower urinary tract infection; a short course of nitrofurantoin is appropriate", "Uncomplicated cystitis", "medium"),
-    ("recurrent one-sided throbbing headaches with nausea and sensitivity to light", "migraine without aura; simple analgesics or a triptan for attacks and a headache diary", "Migraine", "medium"),
-    ("a painless lump in the neck that has grown slowly over six months", "a persistent neck lump in an adult needs ultrasound and fine-needle aspiration to exclude malignancy", "Ultrasound and fine-needle aspiration", "medium"),
-    ("low back pain after lifting boxes, without numbness, weakness or bladder symptoms", "non-specific mechanical low back pain; stay active, simple analgesia and review if red flags appear", "Mechanical low back pain", "medium"),
-]
-EN_GENERAL = [
-    ("Who discovered penicillin, and how did the discovery change the treatment of infections?", "Alexander Fleming noticed in 1928 that a Penicillium mould killed staphylococci; Florey and Chain turned it into a usable drug in the 1940s, opening the antibiotic era.", "Alexander Fleming"),
-    ("How did Wilhelm Röntgen's discovery of X-rays in 1895 shape the field of medical imaging?", "Röntgen's X-rays let doctors see bones and foreign bodies without surgery; radiology became a specialty within years and later led to CT.", "Radiology"),
-    ("What does a balanced diet for a healthy adult look like in everyday terms?", "Plenty of vegetables and fruit, whole grains, some protein from fish, legumes or lean meat, little added sugar and salt, and water as the main drink.", "Vegetables, whole grains, lean protein"),
-    ("How many minutes of physical activity a week are recommended for adults to stay healthy?", "At least 150 minutes of moderate activity, or 75 minutes of vigorous activity, each week, plus muscle strengthening twice a week.", "150 minutes"),
-    ("Why was Edward Jenner's work with cowpox important for public health?", "Jenner showed in 1796 that inoculation with cowpox protected against smallpox, the basis of vaccination and, eventually, smallpox eradication.", "Smallpox vaccination"),
-    ("What is the purpose of the Hippocratic Oath in the history of medicine?", "It set out early ethical duties of physicians — to help, to avoid harm and to keep confidences — and still shapes professional codes.", "Medical ethics"),
-    ("How much sleep do most adults need each night, and why does regular sleep matter?", "Most adults need seven to nine hours; regular sleep supports memory, mood, immunity and metabolic health.", "Seven to nine hours"),
-    ("What role did John Snow's study of the Broad Street pump play in epidemiology?", "In 1854 Snow mapped cholera cases around a London water pump and showed water-borne spread, a founding moment of epidemiology.", "Cholera is water-borne"),
-    ("What are simple ways to keep teeth and gums healthy over a lifetime?", "Brush twice daily with fluoride toothpaste, clean between teeth, limit sugary snacks and see a dentist regularly.", "Fluoride toothpaste and regular dental visits"),
-    ("How did the invention of the stethoscope by Laennec change physical examination?", "Laennec's 1816 stethoscope made auscultation of the heart and lungs practical and precise, founding modern chest examination.", "Auscultation"),
-]
-EN_GENERAL += [
-    ("Why is regular hand washing with soap considered one of the most effective public-health measures?", "Hand washing removes and inactivates many pathogens and cuts diarrhoeal and respiratory infections; Semmelweis first showed its value in 1847.", "Hand hygiene"),
-    ("What are sensible everyday habits for protecting skin from the sun?", "Seek shade at midday, wear a hat and clothing, and use broad-spectrum sunscreen of SPF 30 or more, reapplied every two hours outdoors.", "Shade, clothing and SPF 30+ sunscreen"),
-    ("How can office workers reduce neck and back strain from long hours at a desk?", "Set the screen at eye level, support the lower back, keep feet flat, and stand up and move every 30 to 60 minutes.", "Ergonomic set-up and regular breaks"),
-    ("What is the story behind the development of insulin as a treatment?", "Banting and Best extracted insulin in Toronto in 1921; by 1922 it was saving children with type 1 diabetes, and Banting and Macleod received the Nobel Prize.", "Banting and Best, 1921"),
-    ("What everyday strategies help manage ordinary work stress?", "Regular exercise, enough sleep, breaking tasks down, time outdoors, talking to friends and simple breathing exercises all help.", "Exercise, sleep and social support"),
-    ("How did Florence Nightingale influence hospital care and nursing?", "Nightingale's work in the Crimean War and her statistics on sanitation reformed hospital hygiene and founded professional nursing.", "Sanitation and professional nursing"),
-]
-EN_GENERAL_FRAMES = [
-    "{q}", "A student asks: {q}", "For a health-education class: {q}", "In plain words, {q0}",
-    "A curious visitor at a science museum wonders: {q}", "Quick question from a parent at a school talk: {q}",
-    "Preparing a short radio segment on health, a journalist asks: {q}", "Out of general interest, {q0}",
-]
-EN_GENERAL_TAILS = ["", " Please keep it brief.", " A short summary is enough.", " Explain it for a secondary-school audience.", " Mention one key fact to remember."]
-EN_PATIENTS = [
-    "A {age}-year-old man", "A {age}-year-old woman", "A {age}-year-old retired teacher",
-    "A {age}-year-old construction worker", "A {age}-year-old office worker", "A {age}-year-old farmer",
-    "A {age}-year-old university student", "A {age}-year-old shop owner", "A {age}-year-old nurse",
-]
-EN_SETTINGS = [
-    "comes to the clinic with", "is brought to the emergency department with", "calls the telehealth line describing",
-    "presents to her general practitioner with", "is seen on a home visit for", "asks a pharmacist about",
-]
-EN_ASKS = [
-    "What is the most likely diagnosis, and what should be done first?",
-    "How should this be managed, step by step?",
-    "What is the most important next step, and why?",
-    "Which diagnosis fits best, and what would you tell the patient?",
-]
-EN_OPENERS = [
-    "Alright, let's think this through.", "Okay, so let's start with what we know.",
-    "Let me work through this carefully.", "Hmm, first I want to pin down the key finding.",
+    Case("man", "high", "crushing central chest pain for 40 minutes radiating to the jaw, with sweating and ST elevation in leads II, III and aVF", "dx",
+         "Acute inferior myocardial infarction", ("Stable angina", "Acute pericarditis", "Gastro-oesophageal reflux disease"),
+         "call for emergency reperfusion (primary PCI), give aspirin 300 mg and monitor for arrhythmias"),
+    Case("old", "high", "sudden right arm weakness, right facial droop and slurred speech that began an hour ago; the capillary glucose is normal", "test",
+         "Non-contrast CT of the head", ("Lumbar puncture", "MRI of the lumbar spine", "Carotid Doppler in six weeks"),
+         "a CT excludes haemorrhage so that thrombolysis can be given within 4.5 hours of onset"),
+    Case("adult", "high", "swelling of the lips and tongue, wheeze, widespread hives and a blood pressure of 80/50 mmHg minutes after eating peanuts", "drug",
+         "Intramuscular adrenaline", ("Oral cetirizine", "Nebulised salbutamol alone", "Intravenous hydrocortisone alone"),
+         "give 0.5 mg intramuscularly into the thigh now, repeat after 5 minutes if needed, lie the patient flat and call for help"),
+    Case("adult", "high", "nausea six hours after swallowing about thirty 500 mg paracetamol tablets following an argument", "drug",
+         "N-acetylcysteine", ("Naloxone", "Flumazenil", "Sodium bicarbonate"),
+         "start it without waiting if the level is above the treatment line, check liver function and assess suicide risk"),
+    Case("adult", "high", "drowsiness, pinpoint pupils and a respiratory rate of 6 per minute after injecting heroin", "drug",
+         "Naloxone", ("Flumazenil", "Atropine", "N-acetylcysteine"),
+         "support the airway and breathing and give naloxone in small repeated doses, watching for re-sedation"),
+    Case("preg", "high", "a severe headache, blurred vision, a blood pressure of 168/112 mmHg and 3+ proteinuria at 34 weeks of pregnancy", "dx",
+         "Pre-eclampsia with severe features", ("Migraine", "Tension-type headache", "Chronic hypertension"),
+         "admit, lower the blood pressure, give magnesium sulfate to prevent eclampsia and plan delivery"),
+    Case("infant", "high", "a fever of 39.2 °C, poor feeding, irritability and a bulging fontanelle", "dx",
+         "Bacterial meningitis", ("Teething", "Viral upper respiratory infection", "Gastroenteritis"),
+         "take blood cultures, perform a lumbar puncture when safe and start intravenous antibiotics without delay"),
+    Case("adult", "high", "two episodes of vomiting bright red blood, black stools and a pulse of 118 after years of daily ibuprofen for back pain", "dx",
+         "Bleeding peptic ulcer", ("Acute pancreatitis", "Gastro-oesophageal reflux disease", "Oesophageal candidiasis"),
+         "resuscitate with fluids and blood as needed, stop the NSAID, give a proton pump inhibitor and arrange urgent endoscopy"),
+    Case("child", "high", "known asthma, too breathless to finish sentences, an oxygen saturation of 91% and a peak flow of 30% of predicted despite the reliever inhaler", "dx",
+         "Acute severe asthma", ("Croup", "Inhaled foreign body", "Panic attack"),
+         "give oxygen, back-to-back nebulised salbutamol with ipratropium and oral steroids, and admit"),
+    Case("adult", "high", "type 1 diabetes, vomiting, deep rapid breathing, a glucose of 28 mmol/L and blood ketones of 5 mmol/L", "dx",
+         "Diabetic ketoacidosis", ("Hyperosmolar hyperglycaemic state", "Gastroenteritis", "Hypoglycaemia"),
+         "give intravenous fluids, a fixed-rate insulin infusion and potassium, with hourly monitoring"),
+    Case("adult", "high", "agitation, a temperature of 38.9 °C, clonus and diarrhoea two days after tramadol was added to sertraline", "dx",
+         "Serotonin syndrome", ("Neuroleptic malignant syndrome", "Malignant hyperthermia", "Anticholinergic toxicity"),
+         "stop both drugs, cool and sedate with a benzodiazepine, and consider cyproheptadine"),
+    Case("adult", "high", "a coarse tremor, unsteady gait and confusion a week after starting ibuprofen while taking lithium for bipolar disorder", "cause",
+         "Lithium toxicity", ("Parkinson's disease", "Alcohol withdrawal", "Hypoglycaemia"),
+         "NSAIDs reduce lithium clearance: stop both, check the lithium level and kidney function, and give fluids"),
+    Case("woman", "high", "a period ten days late, sudden left lower abdominal pain, light vaginal bleeding, dizziness and a positive pregnancy test", "dx",
+         "Ruptured ectopic pregnancy", ("Threatened miscarriage", "Urinary tract infection", "Acute appendicitis"),
+         "this is a surgical emergency: resuscitate, cross-match blood and arrange urgent laparoscopy"),
+    Case("adult", "medium", "pain that started around the umbilicus and moved to the right iliac fossa, a fever of 38 °C and pain when walking", "dx",
+         "Acute appendicitis", ("Renal colic", "Gastroenteritis", "Mesenteric adenitis"),
+         "keep nil by mouth, give analgesia and refer to the surgeons for appendicectomy"),
+    Case("old", "high", "a fall in the bathroom, inability to stand and a right leg that is shortened and externally rotated", "dx",
+         "Fractured neck of femur", ("Hip osteoarthritis flare", "Lumbar disc prolapse", "Knee sprain"),
+         "give analgesia, X-ray the hip and arrange surgery within 36 hours"),
+    Case("adult", "medium", "fatigue, cold intolerance, weight gain and constipation, with a TSH of 12 mU/L and a low free T4", "drug",
+         "Levothyroxine", ("Carbimazole", "Propranolol", "Radioactive iodine"),
+         "start a low dose if older or with heart disease and recheck TSH after six to eight weeks"),
+    Case("adult", "medium", "two fasting glucose results of 7.4 and 7.8 mmol/L, a BMI of 33 and normal kidney function", "drug",
+         "Metformin", ("Insulin glargine", "Orlistat", "Pioglitazone"),
+         "combine it with diet and activity advice and check HbA1c after three months"),
+    Case("adult", "medium", "burning epigastric pain that improves with meals and a positive urea breath test", "dx",
+         "Duodenal ulcer due to Helicobacter pylori", ("Gallstones", "Chronic pancreatitis", "Irritable bowel syndrome"),
+         "treat with eradication therapy (a proton pump inhibitor and two antibiotics) and retest afterwards"),
+    Case("woman", "medium", "heavy periods for a year, tiredness, a haemoglobin of 92 g/L, an MCV of 70 fL and a low ferritin", "dx",
+         "Iron deficiency anaemia", ("Vitamin B12 deficiency", "Thalassaemia trait", "Anaemia of chronic disease"),
+         "replace iron orally and investigate the heavy periods"),
+    Case("old", "medium", "a painful band of blisters on one side of the chest that follows a single dermatome", "cause",
+         "Reactivation of varicella-zoster virus", ("Herpes simplex virus", "Contact dermatitis", "Impetigo"),
+         "start aciclovir within 72 hours of the rash and give analgesia"),
+    Case("adult", "medium", "morning stiffness of both hands for more than an hour, swollen knuckles for three months and positive anti-CCP antibodies", "dx",
+         "Rheumatoid arthritis", ("Osteoarthritis", "Gout", "Psoriatic arthritis"),
+         "refer to rheumatology early for disease-modifying treatment such as methotrexate"),
+    Case("adult", "medium", "a wrist drop after a fracture of the shaft of the humerus", "nerve",
+         "Radial nerve", ("Ulnar nerve", "Median nerve", "Axillary nerve"),
+         "the radial nerve runs in the spiral groove; most palsies recover, so splint the wrist and review",
+         ("Which nerve is most likely injured?", "Which of the following nerves is most likely injured?")),
+    Case("adult", "medium", "recurrent one-sided throbbing headaches lasting a day, with nausea and sensitivity to light, and a normal examination", "dx",
+         "Migraine without aura", ("Cluster headache", "Tension-type headache", "Subarachnoid haemorrhage"),
+         "treat attacks with an NSAID or a triptan and keep a headache diary"),
+    Case("adult", "medium", "itchy, well-demarcated plaques with silvery scale on both elbows and the scalp", "dx",
+         "Plaque psoriasis", ("Atopic eczema", "Tinea corporis", "Seborrhoeic keratosis"),
+         "use a topical corticosteroid with a vitamin D analogue"),
+    Case("woman", "medium", "burning on passing urine and frequency for two days, with no fever or loin pain and a negative pregnancy test", "drug",
+         "Nitrofurantoin", ("Intravenous ceftriaxone", "Oral fluconazole", "Oral metronidazole"),
+         "a three-day course treats uncomplicated cystitis; return if fever or loin pain appear"),
+    Case("old", "medium", "swelling of both ankles two months after starting amlodipine for hypertension, with no breathlessness", "cause",
+         "Side effect of amlodipine", ("Heart failure", "Deep vein thrombosis", "Nephrotic syndrome"),
+         "dihydropyridine calcium channel blockers cause ankle oedema; lower the dose or switch, without stopping treatment abruptly"),
+    Case("adult", "medium", "a dry cough for three weeks after a cold, with no fever, weight loss or blood in the sputum, in a non-smoker", "dx",
+         "Post-infectious cough", ("Lung cancer", "Pulmonary tuberculosis", "Pulmonary embolism"),
+         "reassure and review; a chest X-ray is needed if it lasts beyond eight weeks or red flags appear"),
+    Case("old", "high", "atrial fibrillation treated with warfarin and a new prescription of clarithromycin for a chest infection", "risk",
+         "Raised INR and bleeding", ("Lower INR and clotting", "Hyperkalaemia", "Hypoglycaemia"),
+         "clarithromycin inhibits warfarin metabolism: check the INR within a few days or choose another antibiotic",
+         ("What is the main risk of this combination?", "Which of the following is the main risk of this combination?")),
+    Case("breastfeeding", "high", "dental pain while breastfeeding a 2-month-old baby; she has codeine tablets at home", "advice",
+         "Avoid codeine; use paracetamol or ibuprofen", ("Codeine is safe at any dose", "Stop breastfeeding for a month", "Take aspirin instead"),
+         "ultra-rapid metabolisers pass morphine to the baby in breast milk",
+         ("Which painkiller advice is correct?", "Which of the following is the most appropriate advice?")),
+    Case("man", "medium", "severe colicky left loin pain radiating to the groin, blood in the urine and no fever", "dx",
+         "Renal colic from a ureteric stone", ("Acute pyelonephritis", "Testicular torsion", "Diverticulitis"),
+         "give an NSAID for pain, arrange a non-contrast CT of the kidneys and ureters, and refer urgently if fever appears"),
 ]
 
-ZH_CASES = [
-    ("胸口压榨样疼痛四十分钟，向左臂放射，伴大汗", "急性心肌梗死，应立即拨打120，无过敏可嚼服阿司匹林，尽快行再灌注治疗", "急性心肌梗死", "high"),
-    ("一小时前突然右侧肢体无力、口角歪斜、说话含糊", "高度怀疑急性缺血性脑卒中，需立即到有卒中中心的医院做头颅CT，争取溶栓时间窗", "急性缺血性脑卒中", "high"),
-    ("吃了花生后几分钟内嘴唇和喉咙肿胀、喘鸣、全身荨麻疹", "过敏性休克，应立即大腿外侧肌注肾上腺素并呼叫急救", "过敏性休克", "high"),
-    ("与家人争吵后吞服了三十多片对乙酰氨基酚，六小时后恶心", "对乙酰氨基酚过量可致肝衰竭，应立即就医测血药浓度并尽早使用N-乙酰半胱氨酸，同时评估自杀风险", "N-乙酰半胱氨酸", "high"),
-    ("长期服用华法林，医生刚开了克拉霉素治疗肺部感染", "克拉霉素会抑制华法林代谢使INR升高，出血风险增加，应尽早复查INR或换用其他抗生素", "INR升高、出血风险增加", "high"),
-    ("今早呕鲜血两次，站起来就头晕", "上消化道出血伴循环不稳定，需要立即急诊补液并尽快做胃镜", "上消化道出血", "high"),
-    ("癫痫一年没发作了，想自己把拉莫三嗪停掉", "不能自行突然停药，骤停可诱发癫痫发作，减药须在神经科医生指导下缓慢进行", "不可骤停，需在医生指导下减量", "high"),
-    ("最近总说不想活了，还把自己的东西送给别人", "自杀风险很高，需要当天紧急精神科评估，移除危险物品，不要让其独处", "紧急精神科评估", "high"),
-    ("怀孕32周，剧烈头痛、视物模糊，血压168/112毫米汞柱", "重度子痫前期，应立即住院降压、使用硫酸镁预防抽搐并评估终止妊娠时机", "重度子痫前期", "high"),
-    ("4个月大的婴儿发烧39.2度，吃奶差，前囟门鼓起", "婴儿细菌性脑膜炎可能性大，需立即就医，抽血培养、腰穿并经验性静脉抗生素治疗", "细菌性脑膜炎", "high"),
-    ("孩子误服了家里的农药，口吐白沫、瞳孔缩小", "有机磷农药中毒，立即送医，脱去污染衣物，使用阿托品和解磷定", "有机磷中毒", "high"),
-    ("哺乳期牙痛，想知道能不能吃含可待因的止痛药", "哺乳期不建议使用可待因，超快代谢者会让婴儿吸收吗啡，可选对乙酰氨基酚或布洛芬", "避免可待因，选用对乙酰氨基酚或布洛芬", "high"),
-    ("感冒后干咳三周，不发烧，体重没有下降", "多为感染后咳嗽，排除危险信号后观察，若超过八周需拍胸片", "感染后咳嗽", "medium"),
-    ("两个月来双手晨僵超过一小时，指关节肿胀", "考虑类风湿关节炎，查类风湿因子和抗CCP抗体，转诊风湿免疫科", "类风湿关节炎", "medium"),
-    ("体检两次空腹血糖分别是7.4和7.8毫摩尔每升", "符合2型糖尿病诊断，先生活方式干预，可考虑二甲双胍", "2型糖尿病", "medium"),
-    ("肘部和头皮有边界清楚、覆盖银白色鳞屑的瘙痒斑块", "斑块型银屑病，一线用外用糖皮质激素联合维生素D类似物", "斑块型银屑病", "medium"),
-    ("饭后和平躺时胸骨后烧灼感", "胃食管反流病，调整生活方式并试用质子泵抑制剂", "胃食管反流病", "medium"),
-    ("乏力、怕冷、便秘、体重增加，TSH升高", "原发性甲状腺功能减退，开始左甲状腺素并在六到八周后复查TSH", "甲状腺功能减退", "medium"),
-    ("尿频尿痛两天，没有发热和腰痛", "单纯性下尿路感染，可短程口服呋喃妥因", "单纯性膀胱炎", "medium"),
-    ("反复一侧搏动性头痛，伴恶心、怕光", "无先兆偏头痛，发作时用普通止痛药或曲普坦类，记录头痛日记", "偏头痛", "medium"),
-    ("脖子上有个无痛肿块，半年来慢慢长大", "成人持续颈部肿块需做超声和细针穿刺排除肿瘤", "超声及细针穿刺", "medium"),
-    ("搬箱子后腰痛，没有麻木无力，大小便正常", "非特异性机械性腰痛，保持活动，必要时止痛，出现危险信号再复诊", "机械性腰痛", "medium"),
+ASKS = {  # (open-ended phrasings, multiple-choice stem) per kind of ground truth
+    "dx": (["What is the most likely diagnosis?", "Which diagnosis best explains this presentation?", "What condition is this most consistent with?"],
+           "Which of the following is the most likely diagnosis?"),
+    "drug": (["Which drug should be given first?", "What is the most appropriate drug treatment?", "Which medication is indicated now?"],
+             "Which of the following is the most appropriate treatment?"),
+    "test": (["What is the most appropriate next investigation?", "Which test should be done first?"],
+             "Which of the following is the most appropriate next step?"),
+    "cause": (["What is the most likely cause?", "What best explains these findings?"],
+              "Which of the following is the most likely cause?"),
+}
+
+EN_WHO = {  # (phrase with {age}, age range)
+    "man": [("A {age}-year-old man", (45, 75)), ("A {age}-year-old lorry driver", (45, 64)), ("A {age}-year-old retired engineer", (66, 80))],
+    "woman": [("A {age}-year-old woman", (19, 45)), ("A {age}-year-old teacher", (24, 45)), ("A {age}-year-old shop assistant", (19, 40))],
+    "adult": [("A {age}-year-old man", (22, 65)), ("A {age}-year-old woman", (22, 65)), ("A {age}-year-old office worker", (24, 60)),
+              ("A {age}-year-old university student", (19, 24))],
+    "old": [("A {age}-year-old woman", (70, 92)), ("A {age}-year-old man", (70, 92)), ("A {age}-year-old care-home resident", (78, 95))],
+    "child": [("A {age}-year-old girl", (6, 12)), ("A {age}-year-old boy", (6, 12))],
+    "infant": [("A {age}-month-old boy", (2, 6)), ("A {age}-month-old girl", (2, 6))],
+    "preg": [("A {age}-year-old woman", (22, 40)), ("A {age}-year-old primigravida", (22, 36))],
+    "breastfeeding": [("A {age}-year-old woman", (22, 40)), ("A {age}-year-old mother", (22, 40))],
+}
+EN_SETTING = {
+    "infant": ["is brought to the emergency department by her parents with", "is brought to the paediatric clinic with"],
+    "child": ["is brought to the emergency department with", "is brought to the GP by his mother with"],
+    "default": ["presents to the emergency department with", "comes to the clinic with", "is seen by the GP with", "attends the walk-in centre with"],
+}
+EN_HISTORY = ["", " He or she has no known drug allergies.", " He or she is accompanied by a relative.",
+              " He or she has not been seen elsewhere for this.", " Observations were recorded on arrival."]
+EN_GENERAL_FRAMES = ["{q}", "A student asks: {q}", "For a health-education class: {q}", "Out of general interest: {q}",
+                     "A visitor at a science museum asks: {q}", "Quick question from a parent at a school talk: {q}"]
+EN_GENERAL_TAILS = ["", " Please keep it brief.", " A short answer is enough.", " Add one fact worth remembering."]
+EN_OPENERS = ["Alright, let's think this through.", "Okay, so let's start with what we know.",
+              "Let me work through this carefully.", "Hmm, first I want to pin down the key finding."]
+
+EN_GENERAL = [  # (question, response, short answer that answers the question)
+    ("Who discovered penicillin, and in what year?", "Alexander Fleming noticed in 1928 that a Penicillium mould killed staphylococci; Florey and Chain later turned it into a usable drug.", "Alexander Fleming, 1928"),
+    ("Who first showed that inoculation with cowpox protects against smallpox?", "Edward Jenner showed it in 1796, the basis of vaccination and, eventually, of smallpox eradication.", "Edward Jenner"),
+    ("How many minutes of moderate physical activity a week are recommended for adults?", "At least 150 minutes of moderate activity (or 75 minutes of vigorous activity) a week, plus muscle strengthening twice a week.", "150 minutes"),
+    ("Which physician mapped cholera deaths around the Broad Street pump in 1854?", "John Snow mapped the cases around the London pump and showed that cholera spreads through water.", "John Snow"),
+    ("How many hours of sleep do most adults need each night?", "Most adults need seven to nine hours; regular sleep supports memory, mood and metabolic health.", "Seven to nine hours"),
+    ("Who invented the stethoscope?", "René Laennec invented it in 1816, making auscultation of the heart and lungs practical.", "René Laennec"),
+    ("Who extracted insulin for the first time in 1921?", "Frederick Banting and Charles Best extracted it in Toronto in 1921; it saved children with type 1 diabetes the next year.", "Banting and Best"),
+    ("What sun protection factor is recommended for everyday sunscreen outdoors?", "Use a broad-spectrum sunscreen of SPF 30 or more, reapplied every two hours, together with shade and clothing.", "SPF 30 or more"),
 ]
-ZH_GENERAL = [
-    ("青霉素是谁发现的？它对感染治疗有什么影响？", "1928年弗莱明发现青霉菌能杀死葡萄球菌，弗洛里和钱恩在20世纪40年代将其制成药物，开启了抗生素时代。", "弗莱明"),
-    ("伦琴在1895年发现X射线，对医学影像学的发展有什么意义？", "X射线让医生无需手术就能看到骨骼和异物，放射学很快成为独立学科，并发展出后来的CT等技术。", "放射学"),
-    ("健康成年人日常饮食怎样才算均衡？", "多吃蔬菜水果和全谷物，适量鱼、豆类和瘦肉，少盐少糖，以白开水为主要饮品。", "蔬果、全谷物、适量蛋白"),
-    ("成年人每周建议做多少运动才能保持健康？", "每周至少150分钟中等强度运动或75分钟高强度运动，另外每周两次力量训练。", "150分钟"),
-    ("华佗在中国医学史上有哪些贡献？", "华佗被誉为外科鼻祖，相传使用麻沸散进行手术，并创编五禽戏强身健体。", "麻沸散与五禽戏"),
-    ("《本草纲目》是一部什么样的著作？", "明代李时珍历时近三十年编成，收载药物一千八百余种，是中国古代药物学的集大成之作。", "李时珍"),
-    ("成年人每天睡多久比较合适？规律作息有什么好处？", "大多数成年人需要七到九小时，规律睡眠有助于记忆、情绪、免疫和代谢健康。", "七到九小时"),
-    ("平时怎样保护牙齿和牙龈健康？", "每天两次用含氟牙膏刷牙，使用牙线，少吃甜食，定期看牙医。", "含氟牙膏与定期检查"),
-    ("屠呦呦发现青蒿素的意义是什么？", "屠呦呦从古籍中获得启发提取青蒿素，大幅降低了疟疾死亡率，并因此获得2015年诺贝尔奖。", "青蒿素治疗疟疾"),
-    ("张仲景的《伤寒杂病论》为什么重要？", "东汉张仲景总结了辨证论治的方法，后世分为《伤寒论》和《金匮要略》，奠定了中医临床基础。", "辨证论治"),
+
+ZH_CASES = [  # (who, risk, findings, kind, truth, distractors, advice)
+    ("man", "high", "胸口压榨样疼痛四十分钟，向左肩和下颌放射，伴大汗，心电图II、III、aVF导联ST段抬高", "dx", "急性下壁心肌梗死",
+     ("稳定型心绞痛", "急性心包炎", "胃食管反流病"), "应立即启动再灌注治疗，嚼服阿司匹林300毫克并持续心电监护"),
+    ("old", "high", "一小时前突然右侧肢体无力、口角歪斜、说话含糊，指尖血糖正常", "test", "头颅CT平扫",
+     ("腰椎穿刺", "腰椎MRI", "六周后颈动脉超声"), "CT排除脑出血后，发病4.5小时内可静脉溶栓"),
+    ("adult", "high", "吃花生后几分钟内嘴唇和舌头肿胀、喘鸣、全身荨麻疹，血压80/50毫米汞柱", "drug", "肌内注射肾上腺素",
+     ("口服西替利嗪", "单用雾化沙丁胺醇", "单用静脉氢化可的松"), "立即在大腿外侧肌注0.5毫克，必要时5分钟后重复，平卧并呼叫急救"),
+    ("adult", "high", "与家人争吵后吞服了三十多片500毫克对乙酰氨基酚，六小时后出现恶心", "drug", "N-乙酰半胱氨酸",
+     ("纳洛酮", "氟马西尼", "碳酸氢钠"), "血药浓度超过治疗线应立即使用，同时监测肝功能并评估自杀风险"),
+    ("adult", "high", "今早呕鲜血两次，解黑便，心率118次/分，长期每天服用布洛芬止痛", "dx", "消化性溃疡出血",
+     ("急性胰腺炎", "胃食管反流病", "食管念珠菌病"), "需要立即补液、停用非甾体抗炎药、静脉质子泵抑制剂并尽快急诊胃镜"),
+    ("preg", "high", "怀孕34周，剧烈头痛、视物模糊，血压168/112毫米汞柱，尿蛋白3+", "dx", "重度子痫前期",
+     ("偏头痛", "紧张型头痛", "慢性高血压"), "应立即住院降压、使用硫酸镁预防抽搐并评估终止妊娠时机"),
+    ("infant", "high", "发烧39.2度、吃奶差、烦躁哭闹，前囟门膨隆", "dx", "细菌性脑膜炎",
+     ("出牙期发热", "普通感冒", "急性胃肠炎"), "需立即抽血培养、条件允许时腰穿，并尽早静脉使用抗生素"),
+    ("child", "high", "误服了家里的有机磷农药，口吐白沫、大汗、瞳孔针尖样缩小", "drug", "阿托品",
+     ("纳洛酮", "维生素K1", "N-乙酰半胱氨酸"), "立即脱去污染衣物、清洗皮肤，使用阿托品并尽早加用解磷定"),
+    ("adult", "high", "1型糖尿病，呕吐、呼吸深快，血糖28毫摩尔/升，血酮5毫摩尔/升", "dx", "糖尿病酮症酸中毒",
+     ("高渗高血糖状态", "急性胃肠炎", "低血糖"), "应静脉补液、小剂量胰岛素持续输注并补钾，每小时监测"),
+    ("woman", "high", "月经推迟十天，突然左下腹剧痛，少量阴道出血，头晕，尿妊娠试验阳性", "dx", "异位妊娠破裂",
+     ("先兆流产", "尿路感染", "急性阑尾炎"), "属于外科急症，需要立即补液、备血并急诊腹腔镜手术"),
+    ("old", "high", "在卫生间滑倒后不能站立，右下肢缩短并外旋", "dx", "股骨颈骨折",
+     ("髋关节骨关节炎发作", "腰椎间盘突出", "膝关节扭伤"), "止痛后拍髋部X线，尽量在36小时内手术"),
+    ("adult", "medium", "乏力、怕冷、便秘、体重增加，TSH 12 mU/L，游离T4降低", "drug", "左甲状腺素",
+     ("甲巯咪唑", "普萘洛尔", "放射性碘"), "老年或有心脏病者从小剂量开始，六到八周后复查TSH"),
+    ("adult", "medium", "两次空腹血糖分别为7.4和7.8毫摩尔/升，体重指数33，肾功能正常", "drug", "二甲双胍",
+     ("甘精胰岛素", "奥利司他", "吡格列酮"), "同时控制饮食、增加运动，三个月后复查糖化血红蛋白"),
+    ("adult", "medium", "上腹烧灼痛，进食后缓解，尿素呼气试验阳性", "dx", "幽门螺杆菌相关十二指肠溃疡",
+     ("胆囊结石", "慢性胰腺炎", "肠易激综合征"), "应进行根除治疗（质子泵抑制剂加两种抗生素），疗程结束后复查"),
+    ("adult", "medium", "双手晨僵超过一小时，掌指关节肿胀三个月，抗CCP抗体阳性", "dx", "类风湿关节炎",
+     ("骨关节炎", "痛风", "银屑病关节炎"), "尽早转诊风湿免疫科，开始甲氨蝶呤等改善病情药物"),
+    ("adult", "medium", "反复一侧搏动性头痛，每次持续一天，伴恶心、怕光，神经系统检查正常", "dx", "无先兆偏头痛",
+     ("丛集性头痛", "紧张型头痛", "蛛网膜下腔出血"), "发作时用非甾体抗炎药或曲普坦类药物，并记录头痛日记"),
+    ("woman", "medium", "尿频、尿痛两天，无发热和腰痛，尿妊娠试验阴性", "drug", "呋喃妥因",
+     ("静脉头孢曲松", "口服氟康唑", "口服甲硝唑"), "短程口服即可治疗单纯性膀胱炎，出现发热或腰痛需复诊"),
+    ("old", "medium", "服用氨氯地平降压两个月后双侧踝部水肿，无气短", "cause", "氨氯地平的不良反应",
+     ("心力衰竭", "深静脉血栓", "肾病综合征"), "二氢吡啶类钙通道阻滞剂常致踝部水肿，可减量或换药，不要自行骤停"),
+    ("adult", "medium", "感冒后干咳三周，不发热，无消瘦和咯血，不吸烟", "dx", "感染后咳嗽",
+     ("肺癌", "肺结核", "肺栓塞"), "先观察随访，超过八周或出现危险信号需拍胸片"),
+    ("man", "medium", "左侧腰部剧烈绞痛并向腹股沟放射，尿色淡红，无发热", "dx", "输尿管结石所致肾绞痛",
+     ("急性肾盂肾炎", "睾丸扭转", "憩室炎"), "可用非甾体抗炎药止痛，做泌尿系CT平扫，出现发热需急诊处理"),
 ]
-ZH_GENERAL += [
-    ("为什么说勤洗手是最有效的公共卫生措施之一？", "用肥皂洗手能去除和灭活多种病原体，明显减少腹泻和呼吸道感染。", "手卫生"),
-    ("日常生活中怎样做好防晒？", "中午尽量待在阴凉处，戴帽子穿长袖，使用SPF30以上的广谱防晒霜并每两小时补涂。", "遮阳、衣物和SPF30以上防晒霜"),
-    ("长期伏案工作的人怎样减少颈肩腰背的劳损？", "屏幕与视线平齐，腰部有支撑，双脚平放，每隔半小时到一小时起身活动。", "调整工位并定时起身活动"),
-    ("胰岛素是怎样被发现并用于治疗的？", "1921年班廷和贝斯特在多伦多提取出胰岛素，次年即用于挽救1型糖尿病儿童。", "班廷和贝斯特"),
-    ("面对日常工作压力有哪些简单的调节方法？", "规律运动、保证睡眠、把任务分解、多到户外走走、和朋友倾诉以及做放松呼吸练习。", "运动、睡眠与社会支持"),
-    ("南丁格尔对护理学的发展有什么贡献？", "南丁格尔在克里米亚战争中改善医院卫生，用统计数据推动改革，奠定了现代护理专业的基础。", "现代护理学的奠基"),
-]
-ZH_GENERAL_FRAMES = [
-    "{q}", "有学生问：{q}", "健康教育课上的问题：{q}", "请通俗地讲一讲：{q}",
-    "在科技馆参观时有观众好奇：{q}", "家长会上的科普问答：{q}", "做一期健康广播节目，记者想了解：{q}", "出于兴趣想问问，{q}",
-]
-ZH_GENERAL_TAILS = ["", "请简要回答。", "简单概括一下就好。", "请用中学生能听懂的话解释。", "最后提一个需要记住的要点。"]
-ZH_PATIENTS = ["一位{age}岁的男性", "一位{age}岁的女性", "一位{age}岁的退休教师", "一位{age}岁的建筑工人", "一位{age}岁的公司职员", "一位{age}岁的农民", "一位{age}岁的大学生", "一位{age}岁的个体店主"]
-ZH_SETTINGS = ["到门诊就诊，自述", "被家人送到急诊，表现为", "在线咨询，描述", "在社区医院就诊，主诉"]
-ZH_ASKS = ["最可能的诊断是什么？首先应该怎么处理？", "应该如何一步步处理？", "下一步最重要的措施是什么？为什么？", "哪种诊断最符合？应该怎样向患者解释？"]
+ZH_ASKS = {
+    "dx": ["最可能的诊断是什么？", "这最符合哪种疾病？", "首先应考虑什么诊断？"],
+    "drug": ["应首先使用什么药物？", "最合适的治疗药物是什么？"],
+    "test": ["下一步最合适的检查是什么？", "应首先做哪项检查？"],
+    "cause": ["最可能的原因是什么？", "这些表现最可能由什么引起？"],
+}
+ZH_WHO = {  # (phrase with {age}, age range)
+    "man": [("{age}岁男性", (45, 75)), ("一位{age}岁的男性货车司机", (45, 64))],
+    "woman": [("{age}岁女性", (19, 45)), ("一位{age}岁的女教师", (24, 45))],
+    "adult": [("{age}岁男性", (22, 65)), ("{age}岁女性", (22, 65)), ("一位{age}岁的公司职员", (24, 60))],
+    "old": [("{age}岁女性", (70, 92)), ("{age}岁男性", (70, 92))],
+    "child": [("{age}岁男孩", (3, 12)), ("{age}岁女孩", (3, 12))],
+    "infant": [("{age}个月大的男婴", (2, 6)), ("{age}个月大的女婴", (2, 6))],
+    "preg": [("{age}岁孕妇", (22, 40))],
+}
+ZH_HISTORY = ["", "无药物过敏史。", "家属陪同就诊。", "此前未到其他医院就诊。", "症状出现后即来院。"]
+ZH_SETTING = {"infant": ["，由父母抱来急诊，", "，由家长抱来儿科门诊，"], "child": ["，由家长带来急诊，", "，由父母带到儿科门诊，"],
+              "default": ["，就诊时情况如下：", "，到门诊就诊，表现为：", "，到急诊就诊，主要表现：", "，在社区医院就诊，表现为："]}
+ZH_GENERAL_FRAMES = ["{q}", "有学生问：{q}", "健康教育课上的问题：{q}", "出于兴趣想问问：{q}", "科技馆的观众好奇：{q}", "家长会上的科普问答：{q}"]
+ZH_GENERAL_TAILS = ["", "请简要回答。", "简单说一下就好。", "再补充一个值得记住的要点。"]
 ZH_OPENERS = ["好的，我们先把已知情况梳理一下。", "嗯，先抓住最关键的表现。", "我来仔细分析一下。", "首先要判断是不是急症。"]
+ZH_GENERAL = [  # (question, response, short answer that answers the question)
+    ("青霉素是谁发现的？", "1928年英国细菌学家弗莱明发现青霉菌能杀死葡萄球菌，后来弗洛里和钱恩将其制成药物，开启了抗生素时代。", "弗莱明"),
+    ("《本草纲目》是一部什么样的著作？", "《本草纲目》是明代李时珍历时近三十年编成的药物学巨著，收载药物一千八百余种，是中国古代药物学的集大成之作。", "明代李时珍编著的药物学巨著"),
+    ("成年人每周建议做多少分钟中等强度运动？", "每周至少150分钟中等强度运动或75分钟高强度运动，另外每周两次力量训练。", "至少150分钟"),
+    ("屠呦呦因发现什么药物获得2015年诺贝尔奖？", "屠呦呦从古籍中获得启发，用低温乙醚提取出青蒿素，大幅降低了疟疾死亡率。", "青蒿素"),
+    ("成年人每天吃盐不应超过多少克？", "中国居民膳食指南建议成年人每天食盐不超过5克，并注意酱油、咸菜等加工食品中的隐形盐。", "5克"),
+    ("大多数成年人每晚需要睡几个小时？", "大多数成年人需要七到九小时，规律睡眠有助于记忆、情绪、免疫和代谢健康。", "七到九小时"),
+    ("《伤寒杂病论》的作者是谁？", "东汉张仲景著《伤寒杂病论》，总结了辨证论治的方法，后世分为《伤寒论》和《金匮要略》。", "张仲景"),
+    ("胰岛素是哪一年首次被提取出来的？", "1921年班廷和贝斯特在多伦多首次提取出胰岛素，次年即用于治疗1型糖尿病儿童。", "1921年"),
+]
 
 
-def _en_record(rng: random.Random, i: int) -> dict:
-    if rng.random() < 0.25:
-        q, a, gt = rng.choice(EN_GENERAL)
-        q = rng.choice(EN_GENERAL_FRAMES).format(q=q, q0=q[0].lower() + q[1:]) + rng.choice(EN_GENERAL_TAILS)
-        cot = f"{rng.choice(EN_OPENERS)} This is a general-knowledge question rather than a patient problem. {a.split(';')[0]}. Let me make sure I state the key fact clearly and add a little context."
+def _age(rng: random.Random, span: tuple[int, int]) -> int:
+    return rng.randint(*span)
+
+
+def _lc(text: str) -> str:
+    """Lower-case the first letter unless the word is an acronym (MRI, INR)."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def _article(phrase: str) -> str:
+    """'A 84-year-old' -> 'An 84-year-old' (and 11, 18)."""
+    if phrase.startswith("A ") and (phrase[2:3] == "8" or phrase[2:5] in ("11-", "18-")):
+        return "An " + phrase[2:]
+    return phrase
+
+
+def _en_case_record(rng: random.Random, case: Case, variant: int, mc: bool) -> dict:
+    phrase, span = rng.choice(EN_WHO[case.who])
+    who = _article(phrase.format(age=_age(rng, span)))
+    setting = rng.choice(EN_SETTING.get(case.who, EN_SETTING["default"]))
+    female = any(w in who for w in (" woman", "girl", "mother", "primigravida"))
+    history = rng.choice(EN_HISTORY).replace("He or she", "She" if female else "He") if variant else ""
+    opens, stem = (list(case.ask[:1]), case.ask[1]) if case.ask else ASKS[case.kind]
+    if case.who == "breastfeeding":
+        vignette = f"{who} asks her GP about {case.findings}.{history}"
+    else:
+        vignette = f"{who} {setting} {case.findings}.{history}"
+    question = f"{vignette} {rng.choice(opens)}"
+    d1, d2 = case.distractors[0], case.distractors[1]
+    if case.kind in ("dx", "cause"):
+        weigh = f"Could this be {_lc(d1)} or {_lc(d2)}? Those do not fit the findings as well as {_lc(case.truth)} does."
+    else:
+        weigh = f"Options such as {_lc(d1)} or {_lc(d2)} come to mind, but they are not the right choice here."
+    cot = (f"{rng.choice(EN_OPENERS)} The key findings are {case.findings}. {weigh} "
+           f"So the answer is {case.truth}, and then I should say what to do next.")
+    rec = {"Question": question, "Complex_CoT": cot, "Response": f"{case.truth}. In practice, {case.advice}.", "_gt": case.truth}
+    if mc:
+        options = list(case.distractors) + [case.truth]
+        rng.shuffle(options)
+        letters = "ABCDE"
+        idx = options.index(case.truth)
+        rec["_mc"] = {"question": f"{vignette} {stem}", "options": {letters[i]: o for i, o in enumerate(options)},
+                      "answer_idx": letters[idx], "answer": case.truth}
+    return rec
+
+
+def _en_record(rng: random.Random, i: int, mc: bool) -> dict:
+    n_cases = len(EN_CASES)
+    block = n_cases + len(EN_GENERAL)
+    k, variant = i % block, i // block
+    if k >= n_cases:
+        q, a, gt = EN_GENERAL[k - n_cases]
+        if variant:  # the benchmark files: the same item asked in other words
+            q = EN_GENERAL_FRAMES[variant % len(EN_GENERAL_FRAMES)].format(q=q) + EN_GENERAL_TAILS[(variant // len(EN_GENERAL_FRAMES)) % len(EN_GENERAL_TAILS)]
+        cot = f"{rng.choice(EN_OPENERS)} This is a general-knowledge question rather than a patient problem. {a} So the short answer is {gt}."
         return {"Question": q, "Complex_CoT": cot, "Response": a, "_gt": gt}
-    pres, ans, gt, _ = rng.choice(EN_CASES)
-    who = rng.choice(EN_PATIENTS).format(age=rng.randint(18, 85))
-    q = f"{who} {rng.choice(EN_SETTINGS)} {pres}. {rng.choice(EN_ASKS)}"
-    cot = (
-        f"{rng.choice(EN_OPENERS)} The patient has {pres}. "
-        f"The pattern points towards {gt.lower()}, and I should weigh what else could look similar. "
-        f"Given the age of {who.split('-')[0].split()[-1]} and the timing, the priority is safety first. "
-        f"So the answer is {ans.split(';')[0]}."
-    )
-    return {"Question": q, "Complex_CoT": cot, "Response": f"This is most consistent with {ans}.", "_gt": gt}
+    return _en_case_record(rng, EN_CASES[k], variant, mc)
 
 
 def _zh_record(rng: random.Random, i: int) -> dict:
-    if rng.random() < 0.25:
-        q, a, gt = rng.choice(ZH_GENERAL)
-        q = rng.choice(ZH_GENERAL_FRAMES).format(q=q) + rng.choice(ZH_GENERAL_TAILS)
-        cot = f"{rng.choice(ZH_OPENERS)}这是一个医学常识或医学史问题，不涉及具体病人。{a.split('，')[0]}。我把关键事实讲清楚，再补充一点背景。"
+    n_cases = len(ZH_CASES)
+    block = n_cases + len(ZH_GENERAL)
+    k, variant = i % block, i // block
+    if k >= n_cases:
+        q, a, gt = ZH_GENERAL[k - n_cases]
+        if variant:
+            q = ZH_GENERAL_FRAMES[variant % len(ZH_GENERAL_FRAMES)].format(q=q) + ZH_GENERAL_TAILS[(variant // len(ZH_GENERAL_FRAMES)) % len(ZH_GENERAL_TAILS)]
+        cot = f"{rng.choice(ZH_OPENERS)}这是一个医学常识或医学史问题，不涉及具体病人。{a}所以简短的答案是：{gt}。"
         return {"Question": q, "Complex_CoT": cot, "Response": a, "_gt": gt}
-    pres, ans, gt, _ = rng.choice(ZH_CASES)
-    who = rng.choice(ZH_PATIENTS).format(age=rng.randint(18, 85))
-    q = f"{who}{rng.choice(ZH_SETTINGS)}{pres}。{rng.choice(ZH_ASKS)}"
-    cot = f"{rng.choice(ZH_OPENERS)}患者的情况是：{pres}。这些表现提示{gt}，还要想想有没有其他相似的疾病。安全第一，先处理危及生命的问题。所以结论是{ans.split('，')[0]}。"
-    return {"Question": q, "Complex_CoT": cot, "Response": f"考虑为{ans}。", "_gt": gt}
+    who_kind, _risk, findings, kind, truth, distractors, advice = ZH_CASES[k]
+    phrase, span = rng.choice(ZH_WHO[who_kind])
+    who = phrase.format(age=_age(rng, span))
+    extra = rng.choice(ZH_HISTORY) if variant else ""
+    q = f"{who}{rng.choice(ZH_SETTING.get(who_kind, ZH_SETTING['default']))}{findings}。{extra}{rng.choice(ZH_ASKS[kind])}"
+    if kind in ("dx", "cause"):
+        weigh = f"要和{distractors[0]}、{distractors[1]}鉴别，但它们都不如{truth}符合这些表现。"
+    else:
+        weigh = f"{distractors[0]}、{distractors[1]}等选择在这里都不合适。"
+    cot = f"{rng.choice(ZH_OPENERS)}关键表现是：{findings}。{weigh}所以答案是{truth}，接下来说明如何处理。"
+    return {"Question": q, "Complex_CoT": cot, "Response": f"{truth}。{advice}。", "_gt": truth}
 
 
 def medical_o1_records(n: int, lang: str, seed: int = 0, verifiable: bool = False) -> list[dict]:
-    """``n`` medical-o1 records (``lang`` 'en' or 'zh'); ``verifiable`` adds the demo file's extra fields."""
+    """``n`` medical-o1 records (``lang`` 'en' or 'zh'); ``verifiable`` adds the demo file's extra
+    fields: the MedQA-style item (English) and the verifiable question with its ground truth."""
     rng = random.Random(f"{seed}-{lang}")
-    make = _en_record if lang == "en" else _zh_record
     out = []
     for i in range(n):
-        rec = make(rng, i)
+        rec = _en_record(rng, i, verifiable) if lang == "en" else _zh_record(rng, i)
         gt = rec.pop("_gt")
+        mc = rec.pop("_mc", None)
         if verifiable:
-            rec = {"Open-ended Verifiable Question": rec["Question"], "Ground-True Answer": gt, **rec}
+            head = {}
+            if mc:
+                head = {"question": mc["question"], "options": mc["options"], "answer_idx": mc["answer_idx"], "answer": mc["answer"]}
+            rec = {**head, "Open-ended Verifiable Question": rec["Question"], "Ground-True Answer": gt, **rec}
         out.append(rec)
     return out
 
@@ -194,10 +365,14 @@ def write_json_array(records: list[dict], path: Path) -> None:
     path.write_text(json.dumps(records, ensure_ascii=False, indent=4), encoding="utf-8")
 
 
+DEMO_EN = len(EN_CASES) + len(EN_GENERAL)  # every English case and item once
+DEMO_ZH = len(ZH_CASES) + len(ZH_GENERAL)
+
+
 def write_samples(folder: Path) -> None:
-    """The shipped demo files of medical-o1."""
-    write_json_array(medical_o1_records(160, "en", seed=1, verifiable=True), folder / "medical_o1_sft.json")
-    write_json_array(medical_o1_records(140, "zh", seed=2), folder / "medical_o1_sft_Chinese.json")
+    """The shipped demo files of medical-o1: each case once."""
+    write_json_array(medical_o1_records(DEMO_EN, "en", seed=1, verifiable=True), folder / "medical_o1_sft.json")
+    write_json_array(medical_o1_records(DEMO_ZH, "zh", seed=2), folder / "medical_o1_sft_Chinese.json")
 
 
 def main() -> None:

@@ -70,7 +70,7 @@ CASES: list[Case] = [
     Case("OAGD_妇产科", "妇产科", "low", "f", "备孕需要吃叶酸吗", "我们准备明年要孩子，听说要提前吃叶酸", "以前有没有生过神经管缺陷的孩子？", "没有，这是第一胎", "建议计划怀孕前至少3个月开始每天补充0.4毫克叶酸，一直吃到孕早期结束，可降低胎儿神经管缺陷风险；同时戒烟酒、做孕前检查。", "孕前3个月起每日0.4毫克叶酸", "孕前叶酸补充"),
     Case("Surgical_外科", "普外科", "high", "any", "右下腹痛发烧", "昨晚开始肚脐周围疼，今天转到右下腹，按着更疼，还发烧38度", "有没有恶心呕吐？疼痛是持续的吗？", "吐了一次，一直疼，走路都弯着腰", "转移性右下腹痛伴发热，首先考虑急性阑尾炎，请尽快去医院急诊查血常规和腹部B超或CT，暂时不要吃东西，也不要随便吃止痛药。", "急性阑尾炎", "急性阑尾炎的典型表现"),
     Case("Surgical_外科", "骨科", "medium", "any", "搬东西后腰疼", "前天搬家弯腰抬箱子，腰突然疼，现在翻身都困难", "腿有没有麻木、无力？大小便正常吗？", "腿不麻，大小便都正常", "没有神经受压和大小便异常的表现，多为急性腰扭伤，可以适当活动、避免久卧，短期用非甾体止痛药和热敷；如出现腿麻无力或大小便失禁要立即就医。", "急性腰扭伤，保持适度活动", "急性非特异性腰痛的处理"),
-    Case("Surgical_外科", "骨科", "high", "old", "老人摔倒后髋部疼不能走", "我奶奶在卫生间滑倒，现在右边大腿根疼，站不起来，右脚往外撇", "摔到头了吗？平时有骨质疏松吗？", "头没碰到，她有骨质疏松好多年了", "高龄骨质疏松老人摔倒后髋部疼痛、下肢外旋不能站立，要高度怀疑股骨颈骨折，不要强行搀扶行走，请拨打120平托转运去医院拍片。", "疑似股骨颈骨折", "老年髋部骨折的识别与转运"),
+    Case("Surgical_外科", "骨科", "high", "any", "老人摔倒后髋部疼不能走", "我奶奶在卫生间滑倒，现在右边大腿根疼，站不起来，右脚往外撇", "摔到头了吗？平时有骨质疏松吗？", "头没碰到，她有骨质疏松好多年了", "高龄骨质疏松老人摔倒后髋部疼痛、下肢外旋不能站立，要高度怀疑股骨颈骨折，不要强行搀扶行走，请拨打120平托转运去医院拍片。", "疑似股骨颈骨折", "老年髋部骨折的识别与转运"),
     Case("Surgical_外科", "普外科", "medium", "m", "腹股沟有个包", "右边大腿根站着的时候会鼓出一个包，躺下就没了，不疼", "包能推回去吗？有没有突然变硬变疼过？", "能推回去，一直不疼", "考虑腹股沟疝，一般建议择期手术修补；如果包块突然不能回纳、变硬疼痛并伴呕吐，可能是嵌顿疝，要立即急诊。", "腹股沟疝，择期手术", "腹股沟疝的手术指征与嵌顿疝"),
     Case("Surgical_外科", "烧伤科", "high", "kid", "孩子被开水烫伤", "孩子打翻了热水壶，手臂和胸口被开水烫了，起了好多水泡", "烫伤面积大概多大？冲过凉水吗？", "大概有两个手掌那么大，冲了几分钟", "请继续用流动凉水冲洗15到20分钟，不要涂牙膏酱油、不要挑破水泡，用干净布覆盖后马上去医院；儿童胸部烫伤面积较大时需要专业评估补液。", "冷水冲洗后立即就医", "儿童烫伤的现场处理"),
     Case("Surgical_外科", "泌尿外科", "medium", "m", "腰部绞痛尿里有血", "半夜左边腰突然绞着疼，疼得打滚，尿是淡红色的", "有没有发烧、寒战？以前有过结石吗？", "不发烧，三年前查出过肾结石", "考虑输尿管结石引起的肾绞痛，可去医院止痛并做B超或CT，多饮水；如出现发热寒战或无尿，说明可能合并感染或梗阻，需要急诊处理。", "输尿管结石肾绞痛", "肾绞痛的诊断与处理"),
@@ -97,72 +97,74 @@ CASES: list[Case] = [
 GENERAL: list[tuple[str, str, str, str]] = [
     # (title, question, answer, truth) — low risk: history of medicine, lifestyle, general knowledge
     ("青霉素是谁发现的", "青霉素是谁发现的？它的发现对感染性疾病的治疗有什么意义？", "1928年英国细菌学家弗莱明发现青霉菌能抑制葡萄球菌生长，40年代弗洛里和钱恩将其提纯用于临床，开启了抗生素时代，大大降低了感染性疾病的死亡率。", "弗莱明"),
-    ("伦琴与X线", "伦琴发现X线对医学有哪些影响？", "1895年伦琴发现X线，使医生第一次能不开刀看到骨骼和体内异物，放射学随之成为独立学科，并为后来的CT等影像技术奠定基础。", "伦琴"),
-    ("屠呦呦与青蒿素", "屠呦呦团队发现青蒿素的过程是怎样的？", "屠呦呦从东晋葛洪《肘后备急方》“青蒿一握，以水二升渍，绞取汁”得到启发，改用低温乙醚提取，获得高效抗疟成分青蒿素，2015年获诺贝尔生理学或医学奖。", "青蒿素"),
-    ("华佗与麻沸散", "华佗的麻沸散在医学史上有什么地位？", "据《后汉书》记载，华佗用麻沸散让病人麻醉后施行腹部手术，被认为是世界上最早的全身麻醉尝试之一，但其具体配方已失传。", "麻沸散"),
+    ("伦琴与X线", "伦琴发现X线对医学有哪些影响？", "1895年伦琴发现X线，使医生第一次能不开刀看到骨骼和体内异物，放射学随之成为独立学科，并为后来的CT等影像技术奠定基础。", "使医生不开刀就能看到体内结构，催生了放射学"),
+    ("屠呦呦与青蒿素", "屠呦呦团队发现青蒿素的过程是怎样的？", "屠呦呦从东晋葛洪《肘后备急方》“青蒿一握，以水二升渍，绞取汁”得到启发，改用低温乙醚提取，获得高效抗疟成分青蒿素，2015年获诺贝尔生理学或医学奖。", "受《肘后备急方》启发，改用低温乙醚提取出青蒿素"),
+    ("华佗与麻沸散", "华佗的麻沸散在医学史上有什么地位？", "据《后汉书》记载，华佗用麻沸散让病人麻醉后施行腹部手术，被认为是世界上最早的全身麻醉尝试之一，但其具体配方已失传。", "世界上最早的全身麻醉尝试之一"),
     ("每天喝多少水", "健康成年人每天应该喝多少水？", "一般建议成年人每天饮水约1500到1700毫升，天热或运动出汗多时适当增加，以白开水为主，少喝含糖饮料。", "1500–1700毫升"),
-    ("熬夜的危害", "长期熬夜对身体有哪些影响？怎样养成好的睡眠习惯？", "长期睡眠不足会影响记忆力、情绪和免疫力，增加肥胖、高血压和糖尿病风险；建议固定作息时间、睡前一小时远离手机、卧室保持安静黑暗。", "成人每晚7–9小时睡眠"),
+    ("熬夜的危害", "长期熬夜对身体有哪些影响？怎样养成好的睡眠习惯？", "长期睡眠不足会影响记忆力、情绪和免疫力，增加肥胖、高血压和糖尿病风险；建议固定作息时间、睡前一小时远离手机、卧室保持安静黑暗。", "损害记忆、情绪和免疫，应固定作息、每晚睡7–9小时"),
     ("洗手的正确方法", "七步洗手法是怎样的？为什么洗手能预防疾病？", "七步洗手法依次清洗掌心、手背、指缝、指背、拇指、指尖和手腕，每次不少于20秒；洗手能去除手上的病原体，是预防呼吸道和肠道传染病最简单有效的方法。", "七步洗手，不少于20秒"),
     ("疫苗的原理", "接种疫苗为什么能预防传染病？", "疫苗用灭活或减毒的病原体、或其部分成分刺激免疫系统产生抗体和记忆细胞，日后遇到真正的病原体时能快速清除，从而预防发病。", "产生免疫记忆"),
-    ("李时珍与本草纲目", "《本草纲目》是一部什么样的书？", "《本草纲目》是明代李时珍历时近三十年编成的药物学巨著，收载药物1892种、附方一万余首，对中外药物学和博物学都有深远影响。", "李时珍"),
+    ("李时珍与本草纲目", "《本草纲目》是一部什么样的书？", "《本草纲目》是明代李时珍历时近三十年编成的药物学巨著，收载药物1892种、附方一万余首，对中外药物学和博物学都有深远影响。", "明代李时珍编著的药物学巨著"),
     ("成年人每天吃多少盐", "成年人每天吃盐不应超过多少克？", "中国居民膳食指南建议成年人每天食盐摄入不超过5克，同时注意酱油、咸菜和加工食品中的隐形盐。", "5克"),
     ("南丁格尔", "南丁格尔对现代护理学有什么贡献？", "南丁格尔在克里米亚战争中改善战地医院卫生条件，使伤员死亡率大幅下降，并创办了第一所正规护士学校，被视为现代护理学的奠基人。", "现代护理学奠基人"),
     ("体检多久做一次", "普通成年人多久做一次健康体检比较合适？", "一般健康成年人建议每1到2年体检一次，40岁以上或有慢病家族史者可每年一次，并根据年龄加做相应的癌症筛查。", "每1–2年一次"),
 ]
 
-EN_VIGNETTES: list[tuple[str, str, str]] = [
-    # (risk, vignette stem, ground truth)
-    ("high", "presents with crushing retrosternal chest pain for 40 minutes, diaphoresis and ST elevation in leads II, III and aVF. Which coronary artery is most likely occluded?", "Right coronary artery"),
-    ("high", "is found confused with pinpoint pupils, a respiratory rate of 6/min and needle marks on both arms. What drug should be given first?", "Naloxone"),
-    ("high", "ingested a large amount of paracetamol 8 hours ago and has a plasma level above the treatment line. What is the antidote?", "N-acetylcysteine"),
-    ("high", "at 34 weeks' gestation has a blood pressure of 170/110 mmHg, proteinuria and a tonic-clonic seizure. What drug prevents further seizures?", "Magnesium sulfate"),
-    ("high", "develops stridor, facial swelling and hypotension minutes after an intravenous antibiotic. What is the first-line treatment?", "Intramuscular epinephrine"),
-    ("high", "on lithium starts taking ibuprofen and develops coarse tremor, ataxia and confusion. What is the most likely cause?", "Lithium toxicity"),
-    ("high", "with atrial fibrillation on warfarin presents with an INR of 9 and active gastrointestinal bleeding. Which agent reverses warfarin most rapidly?", "Prothrombin complex concentrate"),
-    ("high", "has sudden severe 'worst ever' headache during exertion with neck stiffness and a normal CT at 2 hours. What test is done next?", "Lumbar puncture"),
-    ("high", "aged 6 weeks has projectile non-bilious vomiting after every feed and a palpable olive-shaped mass. What is the diagnosis?", "Pyloric stenosis"),
-    ("high", "on an SSRI is started on tramadol and develops agitation, hyperthermia, clonus and diarrhoea. What is the diagnosis?", "Serotonin syndrome"),
-    ("high", "with type 1 diabetes has vomiting, deep rapid breathing, glucose 28 mmol/L and ketones 5 mmol/L. What is the diagnosis?", "Diabetic ketoacidosis"),
-    ("high", "abruptly stopped long-term prednisolone and now has hypotension, hyponatraemia and abdominal pain. What is the diagnosis?", "Adrenal crisis"),
-    ("medium", "has fatigue, cold intolerance, weight gain and a TSH of 12 mU/L with low free T4. What is the treatment?", "Levothyroxine"),
-    ("medium", "has a butterfly-shaped facial rash, joint pain and positive anti-dsDNA antibodies. What is the diagnosis?", "Systemic lupus erythematosus"),
-    ("medium", "has burning epigastric pain relieved by meals and a positive urea breath test. What is the most likely diagnosis?", "Duodenal ulcer due to Helicobacter pylori"),
-    ("medium", "has microcytic anaemia, low ferritin and heavy menstrual periods. What is the most likely cause?", "Iron deficiency anaemia"),
-    ("medium", "has a unilateral painful vesicular rash in a T5 dermatome. Which virus is responsible?", "Varicella-zoster virus"),
-    ("medium", "has morning stiffness over an hour, symmetrical swelling of the MCP joints and positive anti-CCP. What is the diagnosis?", "Rheumatoid arthritis"),
-    ("medium", "has polyuria, polydipsia and a random glucose of 14 mmol/L with a BMI of 33. What is the first-line drug?", "Metformin"),
-    ("medium", "has wrist drop after a fracture of the humeral shaft. Which nerve is injured?", "Radial nerve"),
-    ("medium", "has a painless hard nodule in the thyroid and a cold scan. What is the next diagnostic step?", "Fine-needle aspiration"),
-    ("medium", "has recurrent throbbing unilateral headaches with photophobia lasting a day. What is the diagnosis?", "Migraine"),
-    ("low", "asks who discovered insulin in 1921 and went on to share the Nobel Prize for it.", "Banting and Macleod"),
-    ("low", "wants to know how many minutes of moderate exercise adults are advised to do each week.", "150 minutes"),
-    ("low", "asks which scientist first showed that vaccination with cowpox protects against smallpox.", "Edward Jenner"),
-    ("low", "asks which physician mapped cholera deaths around the Broad Street pump in 1854.", "John Snow"),
+EN_VIGNETTES: list[tuple[str, str, str, str]] = [
+    # (risk, who: a key of EN_WHO, vignette stem, ground truth) — the patient fits the stem
+    ("high", "man", "presents with crushing retrosternal chest pain for 40 minutes, diaphoresis and ST elevation in leads II, III and aVF. Which coronary artery is most likely occluded?", "Right coronary artery"),
+    ("high", "adult", "is found confused with pinpoint pupils, a respiratory rate of 6/min and needle marks on both arms. What drug should be given first?", "Naloxone"),
+    ("high", "adult", "ingested a large amount of paracetamol 8 hours ago and has a plasma level above the treatment line. What is the antidote?", "N-acetylcysteine"),
+    ("high", "preg", "at 34 weeks' gestation has a blood pressure of 170/110 mmHg, proteinuria and a tonic-clonic seizure. What drug prevents further seizures?", "Magnesium sulfate"),
+    ("high", "adult", "develops stridor, facial swelling and hypotension minutes after an intravenous antibiotic. What is the first-line treatment?", "Intramuscular epinephrine"),
+    ("high", "adult", "on lithium starts taking ibuprofen and develops coarse tremor, ataxia and confusion. What is the most likely cause?", "Lithium toxicity"),
+    ("high", "old", "with atrial fibrillation on warfarin presents with an INR of 9 and active gastrointestinal bleeding. Which agent reverses warfarin most rapidly?", "Prothrombin complex concentrate"),
+    ("high", "adult", "has sudden severe 'worst ever' headache during exertion with neck stiffness and a normal CT at 2 hours. What test is done next?", "Lumbar puncture"),
+    ("high", "infant", "has projectile non-bilious vomiting after every feed and a palpable olive-shaped mass. What is the diagnosis?", "Pyloric stenosis"),
+    ("high", "adult", "on an SSRI is started on tramadol and develops agitation, hyperthermia, clonus and diarrhoea. What is the diagnosis?", "Serotonin syndrome"),
+    ("high", "young", "with type 1 diabetes has vomiting, deep rapid breathing, glucose 28 mmol/L and ketones 5 mmol/L. What is the diagnosis?", "Diabetic ketoacidosis"),
+    ("high", "adult", "abruptly stopped long-term prednisolone and now has hypotension, hyponatraemia and abdominal pain. What is the diagnosis?", "Adrenal crisis"),
+    ("medium", "adult", "has fatigue, cold intolerance, weight gain and a TSH of 12 mU/L with low free T4. What is the treatment?", "Levothyroxine"),
+    ("medium", "woman", "has a butterfly-shaped facial rash, joint pain and positive anti-dsDNA antibodies. What is the diagnosis?", "Systemic lupus erythematosus"),
+    ("medium", "adult", "has burning epigastric pain relieved by meals and a positive urea breath test. What is the most likely diagnosis?", "Duodenal ulcer due to Helicobacter pylori"),
+    ("medium", "woman", "has microcytic anaemia, low ferritin and heavy menstrual periods. What is the most likely cause?", "Iron deficiency anaemia"),
+    ("medium", "old", "has a unilateral painful vesicular rash in a T5 dermatome. Which virus is responsible?", "Varicella-zoster virus"),
+    ("medium", "adult", "has morning stiffness over an hour, symmetrical swelling of the MCP joints and positive anti-CCP. What is the diagnosis?", "Rheumatoid arthritis"),
+    ("medium", "adult", "has polyuria, polydipsia and a random glucose of 14 mmol/L with a BMI of 33. What is the first-line drug?", "Metformin"),
+    ("medium", "adult", "has wrist drop after a fracture of the humeral shaft. Which nerve is injured?", "Radial nerve"),
+    ("medium", "adult", "has a painless hard nodule in the thyroid and a cold scan. What is the next diagnostic step?", "Fine-needle aspiration"),
+    ("medium", "adult", "has recurrent throbbing unilateral headaches with photophobia lasting a day. What is the diagnosis?", "Migraine"),
+    ("low", "low", "asks who discovered insulin in 1921 and went on to share the Nobel Prize for it.", "Banting and Macleod"),
+    ("low", "low", "wants to know how many minutes of moderate exercise adults are advised to do each week.", "150 minutes"),
+    ("low", "low", "asks which scientist first showed that vaccination with cowpox protects against smallpox.", "Edward Jenner"),
+    ("low", "low", "asks which physician mapped cholera deaths around the Broad Street pump in 1854.", "John Snow"),
 ]
-EN_WHO = [
-    "A 58-year-old man", "A 27-year-old woman", "A 71-year-old retired engineer", "A 34-year-old nurse",
-    "A 45-year-old lorry driver", "A 19-year-old student", "A 63-year-old woman with hypertension",
-    "A 40-year-old teacher", "A 52-year-old farmer", "An 80-year-old care-home resident",
-]
-
-EN_CONTEXT = [
-    ", who has smoked 20 cigarettes a day for thirty years and takes ramipril for hypertension,",
-    ", brought in by a neighbour who found them at home late in the evening,",
-    ", recently returned from a long-haul flight and otherwise well until this week,",
-    ", known to the practice for poorly controlled asthma and frequent missed appointments,",
-    ", who lives alone and was seen by a paramedic crew before arrival at hospital,",
-    ", with chronic kidney disease stage 3 and a penicillin allergy noted in the records,",
+EN_WHO = {
+    "man": ["A {age}-year-old man", "A {age}-year-old lorry driver", "A {age}-year-old farmer"],
+    "adult": ["A {age}-year-old man", "A {age}-year-old woman", "A {age}-year-old teacher", "A {age}-year-old nurse"],
+    "young": ["A {young}-year-old student", "A {young}-year-old woman", "A {young}-year-old man"],
+    "woman": ["A {age}-year-old woman", "A {age}-year-old teacher", "A {age}-year-old shop owner"],
+    "preg": ["A {young}-year-old woman", "A {young}-year-old primigravida"],
+    "old": ["A {old}-year-old man", "A {old}-year-old woman", "A {old}-year-old care-home resident"],
+    "infant": ["A {weeks}-week-old boy", "A {weeks}-week-old girl"],
+}
+EN_CONTEXT = [  # neutral details that fit any adult vignette
+    ", brought in by a relative,",
+    ", who lives alone and was seen by a paramedic crew before arrival,",
+    ", otherwise well until this week,",
+    ", with no known drug allergies,",
+    ", registered with the practice for many years,",
 ]
 EN_LOW_WHO = ["A patient at a health talk", "A medical student preparing for an exam", "A retired nurse volunteering at a museum"]
 
-ZH_WHO = {
-    "any": ["我今年{age}岁", "本人{age}岁，平时身体还行", "我爱人今年{age}岁", "我是一名{age}岁的上班族", "家里老人{old}岁了", "我弟弟{age}岁"],
-    "m": ["我是男的，{age}岁", "我爸爸今年{old}岁", "我老公{age}岁", "男，{age}岁，做销售的"],
-    "f": ["女，{age}岁", "我是一名{age}岁的女性", "我老婆{age}岁", "我姐姐今年{age}岁"],
-    "old": ["我父亲{old}岁", "家里奶奶{old}岁了", "我妈妈今年{old}岁", "我外公{old}岁"],
-    "kid": ["我家孩子{kid}岁", "儿子今年{kid}岁", "女儿{kid}岁半", "外孙{kid}岁"],
-    "infant": ["宝宝刚满月不久", "我家宝宝出生两个多月", "孩子还不到半岁"],
-    "preg": ["我现在怀孕了", "我是孕妇，第一胎", "老婆怀孕中", "二胎妈妈，正在孕期"],
+ZH_WHO = {  # who is asking; no ages here, the case's own words carry them (so they never contradict)
+    "any": ["本人咨询", "替家人咨询", "我爱人让我问一下", "帮家里人问一下", "想咨询一下医生"],
+    "m": ["本人男性", "男患者本人咨询", "我是男性"],
+    "f": ["本人女性", "女患者本人咨询", "我是女性"],
+    "old": ["老人本人咨询", "替家里老人问一下", "子女代老人咨询"],
+    "kid": ["孩子妈妈来咨询", "孩子爸爸来咨询", "家长替孩子问一下"],
+    "infant": ["宝宝妈妈来咨询", "新手爸爸来咨询", "家长替宝宝问一下"],
+    "preg": ["孕妇本人咨询", "我是孕妇", "准妈妈来咨询"],
 }
 ZH_SINCE = ["", "情况是这样的：", "想咨询一下，", "麻烦医生看看，", "说一下情况，", "是这样，", "着急问一下，"]
 ZH_CONTEXT = [
@@ -353,11 +355,15 @@ def verifiable_records(n: int, seed: int = 0) -> list[dict]:
     out = []
     for i in range(n):
         if i % 2 == 0:
-            risk, stem, truth = EN_VIGNETTES[(i // 2) % len(EN_VIGNETTES)]
+            risk, kind, stem, truth = EN_VIGNETTES[(i // 2) % len(EN_VIGNETTES)]
             occ = (i // 2) // len(EN_VIGNETTES)
-            who = EN_WHO[(i // 2 + occ * 3) % len(EN_WHO)]
-            ctx = EN_CONTEXT[(i // 2) % len(EN_CONTEXT)] if occ else ""
-            q = f"{who}{ctx} {stem}" if risk != "low" else f"{EN_LOW_WHO[occ % len(EN_LOW_WHO)]} {stem}"
+            if kind == "low":
+                q = f"{EN_LOW_WHO[occ % len(EN_LOW_WHO)]} {stem}"
+            else:
+                who = _en_article(rng.choice(EN_WHO[kind]).format(
+                    age=rng.randint(30, 68), young=rng.randint(18, 34), old=rng.randint(70, 90), weeks=rng.randint(3, 8)))
+                ctx = rng.choice(EN_CONTEXT) if occ and kind not in ("infant", "preg") else ""
+                q = f"{who}{ctx} {stem}"
         elif i % 10 == 9:
             title, q, _, truth = GENERAL[(i // 10 + 7) % len(GENERAL)]
             q = f"医学常识题：{q}请给出简短答案。"
@@ -365,13 +371,21 @@ def verifiable_records(n: int, seed: int = 0) -> list[dict]:
             case = CASES[(i // 2 * 3) % len(CASES)]
             sex = {"m": "男", "f": "女", "preg": "女"}.get(case.who, rng.choice("男女"))
             age = {"kid": rng.randint(2, 10), "infant": 0, "old": rng.randint(65, 85)}.get(case.who, rng.randint(25, 60))
-            lead = "患儿，3个月，" if case.who == "infant" else rng.choice(ZH_VIGNETTE).format(sex=sex, age=age)
+            proxy = case.who in ("infant", "kid") or any(w in case.ask for w in ("奶奶", "妈妈", "父亲", "爸爸", "孩子"))
+            lead = "家属代诉，" if proxy else rng.choice(ZH_VIGNETTE).format(sex=sex, age=age)
             if case.who == "preg":
                 lead += "妊娠中，"
             q = f"{lead}主诉“{case.title}”：{case.ask}。追问得知：{case.detail}。{rng.choice(ZH_STEM)}"
             truth = case.truth
         out.append({"Open-ended Verifiable Question": q, "Ground-True Answer": truth})
     return out
+
+
+def _en_article(phrase: str) -> str:
+    """'A 80-year-old' -> 'An 80-year-old' (and 11, 18)."""
+    if phrase.startswith("A ") and (phrase[2:3] == "8" or phrase[2:5] in ("11-", "18-")):
+        return "An " + phrase[2:]
+    return phrase
 
 
 def write_json_array(records: list[dict], path: Path) -> None:
@@ -391,19 +405,20 @@ DIALOGUE_DEMO = {
 def write_samples(folder: Path) -> dict[str, int]:
     """The shipped demo files (all but medical-o1's); returns file -> record count."""
     counts: dict[str, int] = {}
-    recs = delicate_records(80, seed=1)
+    recs = delicate_records(48, seed=1)
     write_jsonl(recs, folder / "r1_data_example.jsonl")
     counts["r1_data_example.jsonl"] = len(recs)
     for k, (group, name) in enumerate(DIALOGUE_DEMO.items()):
-        rows = dialogue_rows(60, group, seed=k)
+        n_cases = sum(c.group == group for c in CASES)
+        rows = dialogue_rows(n_cases + n_cases // 9 + 1, group, seed=k)  # each case of the folder about once
         p = folder / "chinese-dialogue" / group / name
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(dialogue_csv_bytes(rows, bare_quote_every=40 if k == 0 else 0))
+        p.write_bytes(dialogue_csv_bytes(rows, bare_quote_every=20 if k == 0 else 0))
         counts[p.relative_to(folder).as_posix()] = len(rows)
-    recs = datatang_records(60, seed=1)
+    recs = datatang_records(40, seed=1)
     write_jsonl(recs, folder / "datatang" / "ChineseMedicalQuestionAnsweringData.jsonl")
     counts["datatang/ChineseMedicalQuestionAnsweringData.jsonl"] = len(recs)
-    recs = verifiable_records(80, seed=1)
+    recs = verifiable_records(60, seed=1)
     write_json_array(recs, folder / "medical_o1_verifiable_problem.json")
     counts["medical_o1_verifiable_problem.json"] = len(recs)
     return counts

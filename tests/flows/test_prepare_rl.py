@@ -20,21 +20,23 @@ def harness(prefect_harness):
 def test_flow_name_and_parameters():
     assert prepare_rl.name == "prepare-rl"
     params = inspect.signature(prepare_rl.fn).parameters
-    assert list(params) == ["processed_dir", "out_dir", "max_prompt_tokens", "system_prompt"]
-    assert [p.default for p in params.values()] == ["data/processed", "data/rl", 1024, None]
+    assert list(params) == ["processed_dir", "out_dir", "max_prompt_tokens", "system_prompt", "ground_truth", "question_form", "seed"]
+    assert [p.default for p in params.values()] == ["data/processed", "data/rl", 1024, None, "prefer", "both", 42]
 
 
 def test_flow_writes_exports_and_returns_commands(harness, tmp_path):
     write_processed(tmp_path / "processed")
     summary = prepare_rl(processed_dir=str(tmp_path / "processed"), out_dir=str(tmp_path / "rl"))
-    assert summary["rows"] == 7 and summary["dropped_too_long"] == 1
+    # default ground_truth=prefer: verifiable prompts in the main files, the rest in response_only/
+    assert summary["rows"] + summary["response_only_rows"] == 7 and summary["dropped_too_long"] == 1
+    assert summary["response_only_rows"] == summary["ground_truth_kind"]["response"] > 0
     for fmt in ("verl", "openrlhf", "trl"):
         for split in ("train", "val"):
             assert (tmp_path / "rl" / summary["exports"][fmt][split]["path"]).is_file()
     assert len(summary["commands"]) == 2
     assert all(c.startswith("MODEL_PATH=") and c.endswith(".sh") for c in summary["commands"])
     manifest = json.loads((tmp_path / "rl" / "manifest.json").read_text())
-    assert manifest["rows"] == 7
+    assert manifest["rows"] == summary["rows"] and manifest["response_only_rows"] == summary["response_only_rows"]
 
 
 def test_flow_fails_cleanly_without_processed_files(harness, tmp_path):
@@ -48,8 +50,9 @@ def test_summary_markdown(tmp_path):
     from tasks.export.rl.export import run_export
 
     write_processed(tmp_path / "p")
-    text = summary_markdown(run_export(tmp_path / "p", tmp_path / "rl"))
-    assert "| verl | train | `verl/train.parquet` | 5 |" in text and "bash " in text
+    s = run_export(tmp_path / "p", tmp_path / "rl")
+    text = summary_markdown(s)
+    assert f"| verl | train | `verl/train.parquet` | {s['splits']['train']['rows']} |" in text and "bash " in text
 
 
 def test_nothing_left_to_export_is_a_clear_failure_and_keeps_the_last_export(harness, tmp_path):

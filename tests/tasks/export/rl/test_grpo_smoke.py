@@ -70,7 +70,7 @@ def recording(func, calls: list):
 
 def test_grpo_trains_on_trl_export(tmp_path):
     write_processed(tmp_path / "processed")
-    summary = E.run_export(tmp_path / "processed", tmp_path / "rl")
+    summary = E.run_export(tmp_path / "processed", tmp_path / "rl", ground_truth="any")  # all 5 rows, as before
     train_file = tmp_path / "rl" / summary["exports"]["trl"]["train"]["path"]
     dataset = datasets.load_dataset("parquet", data_files=str(train_file), cache_dir=str(tmp_path / "hf"))["train"]
     assert len(dataset) == summary["splits"]["train"]["rows"] == 5
