@@ -121,15 +121,17 @@ def _sample_sources(out: Path) -> list[str]:
 def test_mixed_run_with_weights_meets_requested_shares(tmp_path, monkeypatch):
     raw = tmp_path / "raw"
     shutil.copytree(DEMO_SAMPLES, raw)
-    res = run(raw, tmp_path / "out", sources="medical-o1:0.5,delicate-medical:0.25,chinese-dialogue:0.25",
-              sample_size=200, allow_out_of_range=True, export_rl=False)
+    weights = {"medical-o1": 0.5, "delicate-medical": 0.25, "chinese-dialogue": 0.25}
+    size = 80  # every source of the demo has more than its share of 80
+    res = run(raw, tmp_path / "out", sources=",".join(f"{k}:{v}" for k, v in weights.items()),
+              sample_size=size, allow_out_of_range=True, export_rl=False)
     got = _sample_sources(tmp_path / "out")
-    assert len(got) == 200
-    assert {s: got.count(s) for s in set(got)} == {"medical-o1": 100, "delicate-medical": 50, "chinese-dialogue": 50}
+    assert len(got) == size
+    assert {s: got.count(s) for s in set(got)} == {k: round(size * v) for k, v in weights.items()}
     by = res["sample"]["by_source"]
     assert by["medical-o1"]["requested_share"] == 0.5 and by["medical-o1"]["achieved_share"] == 0.5
     card = (tmp_path / "out/DATA_CARD.md").read_text(encoding="utf-8")
-    assert "| delicate-medical | 0.25 | 0.25 | 50 |" in card
+    assert f"| delicate-medical | 0.25 | 0.25 | {round(size * 0.25)} |" in card
     assert "outside the recommended" in card  # the explicit size override is flagged
 
 
