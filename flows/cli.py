@@ -123,13 +123,24 @@ def check_args(args: argparse.Namespace) -> None:
             raise ConfigError(f"--max-prompt-tokens must be positive, got {args.max_prompt_tokens}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _env_flag(name: str) -> bool:
+    """A boolean from the environment: set and not 0/false/no/empty."""
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _env_raw_dir() -> str:
+    """--raw-dir's default: $MEDPREP_RAW_DIR (e.g. for the seed guide's scripts), else data/raw."""
+    return os.environ.get("MEDPREP_RAW_DIR") or "data/raw"
+
+
+def build_parser(prog: str = "medprep") -> argparse.ArgumentParser:
     """The argument parser (also used to render --help in the README)."""
     p = argparse.ArgumentParser(
-        prog="medprep",
+        prog=prog,
         description="Turn public medical QA / reasoning datasets into gated, risk-balanced RL training data.",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p.set_defaults(_commands=sub.choices)
     verbose = argparse.ArgumentParser(add_help=False)
     verbose.add_argument("-v", "--verbose", action="store_true",
                          help="show Prefect's run log (task states, exceptions) on the terminal too")
@@ -146,8 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     src = sub.add_parser("sources", help="list every source, where its files were found, records parsed",
                          parents=[verbose])
-    src.add_argument("--offline", action="store_true", help="do not probe ModelScope")
-    src.add_argument("--raw-dir", default="data/raw", help="where input files live (default: %(default)s)")
+    src.add_argument("--offline", action="store_true", default=_env_flag("MEDPREP_OFFLINE"),
+                     help="do not probe ModelScope (default: $MEDPREP_OFFLINE)")
+    src.add_argument("--raw-dir", default=_env_raw_dir(), help="where input files live (default: %(default)s)")
     src.add_argument("--source-config", default=None, metavar="FILE", help="user-defined sources (JSON/TOML, see README)")
 
     rl = sub.add_parser("prepare-rl", help="export RL prompts (verl, OpenRLHF, TRL) from the last prepared sample",
@@ -167,10 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--offline", action="store_true", help="skip the ModelScope download; read --raw-dir only")
+    p.add_argument("--offline", action="store_true", default=_env_flag("MEDPREP_OFFLINE"),
+                   help="skip the ModelScope download; read --raw-dir only (default: $MEDPREP_OFFLINE)")
     p.add_argument("--sample-size", type=int, default=5_000, help="records to sample, 2,000-10,000 (default: %(default)s)")
     p.add_argument("--seed", type=int, default=42, help="random seed; same inputs + seed = same files (default: %(default)s)")
-    p.add_argument("--raw-dir", default="data/raw", help="input files (default: %(default)s)")
+    p.add_argument("--raw-dir", default=_env_raw_dir(), help="input files (default: $MEDPREP_RAW_DIR or %(default)s)")
     p.add_argument("--out-dir", default="data", help="outputs: processed/, quarantine/, rl/, DATA_CARD.md (default: %(default)s)")
     p.add_argument("--min-high", type=float, default=0.2, help="minimum high-risk share per source (default: %(default)s)")
     p.add_argument("--min-low", type=float, default=0.2, help="minimum low-risk share per source (default: %(default)s)")
@@ -256,9 +269,12 @@ def _summary(result: dict, out_dir: str, synthetic: bool = False) -> None:
         print(f"  {cmd}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `medprep` console script."""
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "medprep") -> int:
+    """Entry point of the `medprep` console script (and of the seed guide's scripts/*.py)."""
+    parser = build_parser(prog)
+    if prog != "medprep" and argv:  # a script bound to one command: its --help shows the script's name
+        parser.get_default("_commands")[argv[0]].prog = prog
+    args = parser.parse_args(argv)
     from tasks.core.errors import MedprepError
 
     try:
