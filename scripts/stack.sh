@@ -4,6 +4,7 @@
 #   scripts/stack.sh up      start what is not running, (re)deploy prefect.yaml; safe to repeat
 #   scripts/stack.sh deploy  (re)deploy prefect.yaml to the running server
 #   scripts/stack.sh status  what runs, where, and the deployments
+#   scripts/stack.sh run D [-p k=v ...]  run deployment D (e.g. prepare/demo) on this stack, no venv needed
 #   scripts/stack.sh down    stop the worker and the server (the database stays)
 #   scripts/stack.sh env     print the exports that point a shell's `prefect` at this stack
 #
@@ -67,14 +68,23 @@ stop() {  # stop NAME: TERM the process group, then KILL after 15 s
     return 0
   fi
   pid=$(cat "$STATE/$name.pid")
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 30); do
+  local t0=$SECONDS
+  # the worker lets a running flow finish its grace period: say so rather than hang silently
+  echo "stopping $name (pid $pid; a few seconds)..."
+  # SIGINT first: Prefect's worker exits on it at once when idle (on SIGTERM it waits out a grace period)
+  kill -INT -- "-$pid" 2>/dev/null || kill -INT "$pid" 2>/dev/null || true
+  for _ in $(seq 1 4); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  for _ in $(seq 1 20); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.5
   done
   kill -KILL -- "-$pid" 2>/dev/null || true
   rm -f "$STATE/$name.pid"
-  echo "stopped $name (pid $pid)"
+  echo "stopped $name in $(( SECONDS - t0 )) s"
 }
 
 server_up() {
@@ -163,9 +173,16 @@ case "${1:-}" in
     pool_up
     deploy
     worker_up
-    echo "UI: http://$HOST:$PORT   run: prefect deployment run prepare/demo   (shell env: eval \"\$(scripts/stack.sh env)\")"
+    echo "UI: http://$HOST:$PORT   run: scripts/stack.sh run prepare/demo   (or in a shell: eval \"\$(scripts/stack.sh env)\"; prefect deployment run prepare/demo)"
+    echo "schedules: the weekly refreshes are shipped paused; turn one on in the UI (deployment > Schedules)"
     ;;
   deploy) deploy ;;
+  run)
+    shift
+    [ $# -ge 1 ] || { echo "usage: scripts/stack.sh run DEPLOYMENT [-p key=value ...] (e.g. prepare/demo)" >&2; exit 2; }
+    healthy || { echo "stack.sh: no server at $PREFECT_API_URL; run scripts/stack.sh up" >&2; exit 1; }
+    exec "$PREFECT" deployment run "$@"
+    ;;
   status) status ;;
   down)
     stop worker
@@ -175,7 +192,7 @@ case "${1:-}" in
     echo "export PREFECT_HOME='$PREFECT_HOME' PREFECT_API_URL='$PREFECT_API_URL' DO_NOT_TRACK=1 PREFECT_LOCAL_STORAGE_PATH='$PREFECT_LOCAL_STORAGE_PATH'"
     ;;
   *)
-    echo "usage: scripts/stack.sh up|deploy|status|down|env" >&2
+    echo "usage: scripts/stack.sh up|deploy|status|run DEPLOYMENT|down|env" >&2
     exit 2
     ;;
 esac
