@@ -151,16 +151,18 @@ def provenance_table(ctx: dict) -> str:
     prov = []
     for f in ctx["files"]:
         synth = synthetic_origin(f)
-        if synth:
-            origin = synth
+        if synth:  # the run's headline says "synthetic demo data written by …" in full
+            origin = "synthetic: " + synth.rsplit(" ", 1)[-1]
         elif f["how"] == "modelscope cache":
-            origin = f"ModelScope {ctx['modelscope_ids'].get(f['source'])} @ {f['revision'] or 'unknown revision'}"
+            rev = (f["revision"] or "unknown revision")[:12]
+            origin = f"ModelScope {ctx['modelscope_ids'].get(f['source'])} @ {rev}"
         else:
             origin = "manual file"
-        licence = "none (generated here)" if synth else ctx["licenses"].get(f["source"], "")
-        # short hash here so the licence column stays on screen; the full ones are listed below
-        prov.append([f["source"], f["relpath"], licence, origin, f["how"], f"{f['size']:,}", f"`{f['sha256'][:12]}`"])
-    return md_table(["source", "file", "license", "origin", "found as", "bytes", "sha256 (short)"], prov)
+        licence = "none" if synth else ctx["licenses"].get(f["source"], "")
+        # short hash and revision so the table fits a 1600 px page (checked in Prefect's UI with
+        # headless Chromium); how it was found, bytes, full sha256 and revision are listed below it
+        prov.append([f["source"], f["relpath"], licence, origin, f"`{f['sha256'][:12]}`"])
+    return md_table(["source", "file", "license", "origin", "sha256 (short)"], prov)
 
 
 def downloads_table(ctx: dict) -> str | None:
@@ -243,7 +245,8 @@ def card_blocks(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> dict:
         "warnings": warnings_block(ctx),
         "synthetic": synthetic_inputs(ctx),
         "provenance": provenance_table(ctx),
-        "file_hashes": [(f["relpath"], f["sha256"]) for f in ctx["files"]],
+        "file_hashes": [(f["relpath"], f["sha256"], f"{f['size']:,}", f.get("revision"), f["how"]) for f in ctx["files"]],
+        "any_revision": any(f.get("revision") for f in ctx["files"]),
         "downloads": downloads_table(ctx),
         "parsing": parsing_table(ctx),
         "quarantine": quarantine_table(ctx),

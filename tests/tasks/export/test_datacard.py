@@ -47,7 +47,8 @@ def test_card_blocks_in_order_and_escaped():
                      "## Risk labeller", "## Output files"]
     assert "- asked &lt;5&gt;" in card and "prepared by medprep 9.9." in card
     assert "Download step" not in card and "## RL export" not in card and card.endswith("|\n")
-    assert f"- `m.json`: `{'f' * 64}`" in card
+    assert f"- `m.json`: `{'f' * 64}`, 10 bytes, published name\n" in card and "revision" not in card
+    assert "| medical-o1 | m.json | apache-2.0 | manual file | `ffffffffffff` |" in card
 
 
 def test_optional_blocks_render_when_present():
@@ -55,7 +56,11 @@ def test_optional_blocks_render_when_present():
     rl = {"rows": 5, "dropped_too_long": 1, "dropped_no_ground_truth": 0, "max_prompt_tokens": 64,
           "ground_truth_kind": {"reference_answer": 5}, "splits": {},
           "exports": {"verl": {"train": {"path": "verl/train.parquet", "rows": 5, "sha256": "2" * 64}}}}
-    card = datacard.render(_ctx({"medical-o1": {"status": "offline", "message": "no network"}}, rl), sample, pool)
+    ctx = _ctx({"medical-o1": {"status": "downloaded", "message": "ok"}}, rl)
+    ctx["files"] = [{**ctx["files"][0], "how": "modelscope cache", "revision": "a" * 40}]
+    card = datacard.render(ctx, sample, pool)
+    assert "| ModelScope X/y @ aaaaaaaaaaaa |" in card and f"10 bytes, revision `{'a' * 40}`, modelscope cache" in card
+    assert "sha256, bytes, ModelScope revision and how it was found:" in card
     assert "Download step:\n\n| source | status | message |" in card
     assert card.endswith("TRL reward functions)\n") and "\n## RL export\n\n- 5 prompts" in card
     assert "| rl/verl/train.parquet | 5 |" in card
