@@ -15,7 +15,7 @@ import polars as pl
 
 from tasks.core import schema as S
 from tasks.core.errors import ConfigError
-from tasks.ingest.sources.base import SourceSpec
+from tasks.ingest.sources.base import OPTIONS_DTYPE, SourceSpec, choices_expr
 from tasks.ingest.sources.datatang_qa import layout_from_config, make_parse
 
 TARGETS: dict[str, pl.DataType] = {
@@ -28,7 +28,9 @@ TARGETS: dict[str, pl.DataType] = {
     S.INSTRUCTION: pl.String,
 }
 FORMATS = ("json", "jsonl", "csv", "parquet")
-KEYS = {"name", "title", "files", "format", "encoding", "fields", "has_reasoning", "license", "priority", "dialogue", "homepage"}
+KEYS = {"name", "title", "files", "format", "encoding", "fields", "has_reasoning", "license", "priority", "dialogue", "homepage",
+        "choices"}
+CHOICE_KEYS = {"options", "answer", "question"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 EXAMPLE = '{"name": "my-qa", "files": ["my_qa/*.jsonl"], "fields": {"prompt": "question", "response": "answer"}}'
@@ -61,11 +63,15 @@ def _expr(src: str, dst: str) -> pl.Expr:
     return e.cast(TARGETS[dst], strict=False).alias(dst)
 
 
-def _make_parse(fields: Mapping[str, str], layout=None, name: str = "custom"):
+def _make_parse(fields: Mapping[str, str], layout=None, name: str = "custom", choices: Mapping[str, str] | None = None):
     dialogue = make_parse(layout, name) if layout is not None else None
+    extra = []
+    if choices:
+        stem = choices.get("question") or next(s for s, d in fields.items() if d == S.QUESTION)
+        extra = [choices_expr(stem, choices["options"], choices["answer"]).alias(S.CHOICES)]
 
     def parse(raw: pl.DataFrame) -> pl.LazyFrame:
-        mapped = raw.lazy().select(pl.col(S.SOURCE_ROW), *[_expr(s, d) for s, d in fields.items()])
+        mapped = raw.lazy().select(pl.col(S.SOURCE_ROW), *[_expr(s, d) for s, d in fields.items()], *extra)
         if dialogue is None:
             return mapped
         return pl.concat([dialogue(raw), mapped.drop(S.SOURCE_ROW)], how="horizontal")
@@ -113,6 +119,21 @@ def spec_from_config(cfg: Mapping) -> SourceSpec:
 
     read_schema = _read_schema(fields)
     signature = {s.partition(".")[0] for s in fields}
+    choices = cfg.get("choices")
+    if choices is not None:
+        if (not isinstance(choices, Mapping) or not {"options", "answer"} <= set(choices) or set(choices) - CHOICE_KEYS
+                or not all(isinstance(v, str) and v and "." not in v for v in choices.values())):
+            raise _err(name, "'choices' must be {\"options\": <field of letter -> text>, \"answer\": <field with the "
+                             "right letter>} (optionally \"question\": <field of the multiple-choice stem>), top-level fields")
+        if layout is not None:
+            raise _err(name, "'choices' cannot be combined with 'dialogue'")
+        for key, dtype in (("options", OPTIONS_DTYPE), ("answer", pl.String), ("question", pl.String)):
+            field = choices.get(key)
+            if field and field in read_schema and key != "question":
+                raise _err(name, f"field {field!r} is both mapped in 'fields' and used as choices.{key}")
+            if field:
+                read_schema.setdefault(field, dtype)
+        signature |= {choices["options"], choices["answer"]}
     if layout is not None:
         if layout.turns in read_schema:
             raise _err(name, f"field {layout.turns!r} is both the turn list and a mapped field")
@@ -139,8 +160,9 @@ def spec_from_config(cfg: Mapping) -> SourceSpec:
         format=fmt,
         signature=frozenset(signature),
         read_schema=read_schema,
-        fields={**({f"{layout.turns} (turns)": "question, answer, history"} if layout else {}), **fields},
-        parse=_make_parse(dict(fields), layout, name),
+        fields={**({f"{layout.turns} (turns)": "question, answer, history"} if layout else {}), **fields,
+                **({f"{choices['options']} + {choices['answer']}": S.CHOICES} if choices else {})},
+        parse=_make_parse(dict(fields), layout, name, dict(choices) if choices else None),
         encoding=encoding,
         license=str(cfg.get("license") or "unknown"),
         homepage=str(cfg.get("homepage") or ""),

@@ -163,3 +163,25 @@ def test_same_name_different_mappings_in_one_process_give_different_records(tmp_
         res = parse_file.fn(found.to_dict(), str(tmp_path / f"work{i}"), custom_sources=cfg)
         answers.append(pl.read_parquet(res.records_file.path)[S.ANSWER].to_list())
     assert answers == [["Usually."], ["Ask first."], ["Usually."]]
+
+
+def test_medqa_style_choices_mapping(tmp_path):
+    cfg = {"name": "medqa-train", "files": ["medqa/*.jsonl"], "fields": {"question": "question", "answer": "answer"},
+           "choices": {"options": "options", "answer": "answer_idx"}, "license": "mit"}
+    spec = build_registry([cfg])["medqa-train"]
+    assert {"options", "answer_idx"} <= spec.signature
+    d = tmp_path / "medqa"
+    d.mkdir()
+    recs = [{"question": "A 4-week-old has projectile vomiting. Diagnosis?", "answer": "Pyloric stenosis",
+             "options": {"A": "Gastroenteritis", "B": "Pyloric stenosis", "C": "Reflux", "D": "Volvulus"}, "answer_idx": "B",
+             "meta_info": "step1"}]
+    (d / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    [found] = find_files(spec, tmp_path)
+    good, bad = parse_to_frames(spec, found.path, found.relpath)
+    assert bad.height == 0
+    row = good.row(0, named=True)
+    assert row[S.ANSWER] == "Pyloric stenosis"
+    assert row[S.CHOICES] == {"question": recs[0]["question"], "options": list(recs[0]["options"].values()), "answer": 1}
+    for bad_choices in ({"options": "options"}, {"options": "options", "answer": "answer_idx", "extra": "x"}, "options"):
+        with pytest.raises(ConfigError, match="choices"):
+            spec_from_config({**cfg, "choices": bad_choices})

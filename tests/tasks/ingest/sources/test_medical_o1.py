@@ -65,3 +65,36 @@ def test_ids_are_stable_and_depend_on_source_question_answer(tmp_path):
     c, _ = parse_to_frames("medical-o1", str(p), "a.json")
     assert a[S.ID].item() == b[S.ID].item() != c[S.ID].item()
     assert len(a[S.ID].item()) == 16
+
+
+def test_real_demo_file_gives_the_multiple_choice_form():
+    """question / options / answer_idx of the HuatuoGPT-o1 demo -> choices (stem, option texts, right index)."""
+    path = real_sample("huatuogpt-o1/demo_data.json")
+    expected = json.loads(path.read_bytes())
+    good, _ = parse_to_frames("medical-o1", str(path), "demo_data.json")
+    rows = {r[S.SOURCE_ROW]: r[S.CHOICES] for r in good.select(S.SOURCE_ROW, S.CHOICES).iter_rows(named=True)}
+    for i, rec in enumerate(expected):
+        c = rows[i]
+        letters = sorted(rec["options"])
+        assert c["question"] == rec["question"].strip()
+        assert c["options"] == [rec["options"][k].strip() for k in letters]
+        assert c["options"][c["answer"]] == rec["options"][rec["answer_idx"]].strip()
+
+
+def test_malformed_options_leave_a_good_open_record_without_choices(tmp_path):
+    base = {"Question": "Q{}?", "Complex_CoT": "think", "Response": "A."}
+    recs = [
+        {**base, "question": "stem", "options": {"A": "x", "B": "y"}, "answer_idx": "B"},   # fine
+        {**base, "question": "stem", "options": {"A": "x", "B": "y"}, "answer_idx": "E"},   # letter not an option
+        {**base, "question": "stem", "options": {"A": "x", "C": "y"}, "answer_idx": "A"},   # gap
+        {**base, "question": "stem", "options": {"A": "only"}, "answer_idx": "A"},          # one option
+        {**base},                                                                             # none
+    ]
+    recs = [{**r, "Question": r["Question"].format(i)} for i, r in enumerate(recs)]
+    p = tmp_path / "medical_o1_sft.json"
+    p.write_text(json.dumps(recs), encoding="utf-8")
+    good, bad = parse_to_frames("medical-o1", str(p), p.name)
+    assert bad.height == 0 and good.height == 5
+    got = dict(zip(good[S.SOURCE_ROW], good[S.CHOICES].to_list()))
+    assert got[0] == {"question": "stem", "options": ["x", "y"], "answer": 1}
+    assert [got[i] for i in range(1, 5)] == [None] * 4
