@@ -90,6 +90,17 @@ def _install_log_filter(verbose: bool = False) -> None:
             h.addFilter(_QuietConsole())
 
 
+def _check_rl_choices(args: argparse.Namespace) -> None:
+    """--rl-ground-truth / --rl-question-form: one line naming the valid values (argparse's own
+    `choices` would print the usage block too)."""
+    from tasks.core.errors import ConfigError
+
+    for flag, value, valid in (("--rl-ground-truth", args.rl_ground_truth, ("verifiable", "prefer", "any")),
+                               ("--rl-question-form", args.rl_question_form, ("open", "mc", "both"))):
+        if value not in valid:
+            raise ConfigError(f"{flag} must be one of {', '.join(valid)}, got {value!r}")
+
+
 def check_args(args: argparse.Namespace) -> None:
     """Refuse bad arguments before Prefect is imported: a server start costs 6-20 s, a typo none.
 
@@ -104,6 +115,8 @@ def check_args(args: argparse.Namespace) -> None:
             f"--raw-dir {args.raw_dir}: folder does not exist. Create it and put the source files "
             "there, or point --raw-dir at the folder that has them"
         )
+    if args.command in ("prepare", "prepare-rl"):
+        _check_rl_choices(args)
     if args.command == "prepare":
         from tasks.ingest.plan import parse_sources
         from tasks.ingest.sources import build_registry
@@ -166,9 +179,9 @@ def build_parser(prog: str = "medprep") -> argparse.ArgumentParser:
                         parents=[verbose])
     rl.add_argument("--out-dir", default="data", help="the prepare run's output folder (default: %(default)s)")
     rl.add_argument("--max-prompt-tokens", type=int, default=1024, help="drop longer prompts (default: %(default)s)")
-    rl.add_argument("--rl-ground-truth", choices=("verifiable", "prefer", "any"), default="prefer",
+    rl.add_argument("--rl-ground-truth", default="prefer", metavar="{verifiable,prefer,any}",
                     help="response-only prompts: left out, in rl/response_only/, or in the main files (default: %(default)s)")
-    rl.add_argument("--rl-question-form", choices=("open", "mc", "both"), default="both",
+    rl.add_argument("--rl-question-form", default="both", metavar="{open,mc,both}",
                     help="records with options: open, mc (letter as ground truth) or both (default: %(default)s)")
     rl.add_argument("--seed", type=int, default=42, help="orders the options of multiple-choice prompts (default: %(default)s)")
 
@@ -194,13 +207,13 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="RL export: drop (and count) prompts over this estimated size (default: %(default)s)")
     p.add_argument("--source-config", default=None, metavar="FILE",
                    help="user-defined sources: JSON/TOML list of {name, files, fields, ...} (see README)")
-    p.add_argument("--rl-ground-truth", choices=("verifiable", "prefer", "any"), default="prefer",
+    p.add_argument("--rl-ground-truth", default="prefer", metavar="{verifiable,prefer,any}",
                    help="RL sample: only records with a verifiable ground truth (short answer or option letter), "
                         "prefer them (at least --min-verifiable of the sample; response-only prompts go to "
                         "rl/response_only/), or ignore it (default: %(default)s)")
     p.add_argument("--min-verifiable", type=float, default=0.8,
                    help="with --rl-ground-truth prefer: minimum verifiable share of the sample (default: %(default)s)")
-    p.add_argument("--rl-question-form", choices=("open", "mc", "both"), default="both",
+    p.add_argument("--rl-question-form", default="both", metavar="{open,mc,both}",
                    help="records with options: open-ended prompt, multiple-choice prompt (letter as ground "
                         "truth), or both (default: %(default)s)")
 
