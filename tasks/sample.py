@@ -116,8 +116,9 @@ def split_verifiable(
 ) -> dict[str, tuple[int, int]]:
     """Per source (verifiable, other) counts for ``prefer``.
 
-    ``got`` None (natural mix): the verifiable quota ``ceil(min_share x total)`` is spread over the
-    sources by their verifiable records, the rest over the other records by their natural mix, and
+    Never fewer verifiable records than the natural mix would give (``prefer`` only ever raises
+    the share). ``got`` None (natural mix): the verifiable quota ``ceil(min_share x total)`` is
+    spread over the sources by their verifiable records, the rest over the other records by their natural mix, and
     whatever is still missing is taken from either. ``got`` given (explicit weights): each source
     keeps its count and takes at least ``min_share`` of it (more when its other records run out)
     from its verifiable records.
@@ -125,7 +126,8 @@ def split_verifiable(
     sources = sorted(set(v_avail) | set(n_avail))
     if got is None:
         share = lambda av: {k: av[k] / max(sum(av.values()), 1) for k in av}  # noqa: E731
-        v = allocate(min(total, math.ceil(min_share * total)), v_avail, share(v_avail))
+        natural = round(total * sum(v_avail.values()) / max(sum(v_avail.values()) + sum(n_avail.values()), 1))
+        v = allocate(min(total, max(math.ceil(min_share * total), natural)), v_avail, share(v_avail))
         n = allocate(total - sum(v.values()), n_avail, share(n_avail))
         left = total - sum(v.values()) - sum(n.values())
         if left > 0:
@@ -136,7 +138,7 @@ def split_verifiable(
     out = {}
     for k in sources:
         g, va, na = got.get(k, 0), v_avail.get(k, 0), n_avail.get(k, 0)
-        vk = min(va, max(math.ceil(min_share * g), g - na))
+        vk = min(va, max(math.ceil(min_share * g), g - na, round(g * va / max(va + na, 1))))
         out[k] = (vk, g - vk)
     return out
 

@@ -170,3 +170,12 @@ def test_bad_ground_truth_mode_is_refused():
         SampleConfig(rl_ground_truth="maybe").check()
     with pytest.raises(ConfigError, match="min_verifiable"):
         SampleConfig(min_verifiable=1.5).check()
+
+
+def test_prefer_never_lowers_a_verifiable_share_above_the_minimum():
+    p = vpool({("a", "medium", "en", True): 9000, ("a", "medium", "zh", False): 1000,
+               ("b", "medium", "en", True): 900, ("b", "low", "zh", False): 100})
+    natural = _share(draw(p, SampleConfig(size=4000, seed=8, rl_ground_truth="any"))[0])
+    for weights in (None, {"a": 0.5, "b": 0.5}):
+        sample, _ = draw(p, SampleConfig(size=4000, seed=8, weights=weights))
+        assert natural > 0.85 and _share(sample) >= natural - 0.001
