@@ -7,7 +7,10 @@ bench/synth_sources.py) at the sizes of issue 11's measurement — four medical-
 (4 x 22,500), the verifiable problems (40,000), delicate-medical (2,400) and six GB18030
 chinese-dialogue CSVs (6 x 132,100): 925,000 records at ``--scale 1`` — plus, with
 ``--medqa N``, a MedQA-style file of N multiple-choice items read as medical-o1 demo records.
-Runs ``prepare sources=all`` once per ground-truth mode (``any`` is the behaviour before this
+``--sampler-only`` skips the files and runs the sampler alone on a pool of that composition (no
+dedup: the synthetic generators are templated, so dedup shrinks their corpus to a few ten
+thousand records and changes the mix, while the real corpus is ~85 % chinese-dialogue).
+Otherwise it runs ``prepare sources=all`` once per ground-truth mode (``any`` is the behaviour before this
 change: the natural mix, every prompt in the main files) with the same seed, and prints per mode
 the verifiable share of the sample and of the RL prompts, per source, the multiple-choice /
 open-ended counts, the shortfalls, and the time. Parsing, dedup and the gate run once: later
@@ -79,6 +82,38 @@ def report(mode: str, res: dict, out: Path, secs: float) -> None:
     assert manifest["rows"] == rl.get("rows")
 
 
+def sampler_only(scale: float, size: int, modes: list[str]) -> None:
+    """The sampler on a pool of the corpus's composition (risk and language drawn at random)."""
+    import random
+
+    import polars as pl
+
+    from tasks.core import schema as S
+    from tasks.sample import SampleConfig, draw
+
+    rng = random.Random(0)
+    comp = {"medical-o1": (4 * SIZES["medical-o1"], False), "medical-o1-verifiable": (SIZES["medical-o1-verifiable"], True),
+            "delicate-medical": (SIZES["delicate-medical"], False), "chinese-dialogue": (6 * SIZES["chinese-dialogue"], False)}
+    cols: dict[str, list] = {S.ID: [], S.SOURCE: [], S.RISK_LEVEL: [], S.LANGUAGE: [], S.REFERENCE_ANSWER: []}
+    for src, (n, ver) in comp.items():
+        n = round(n * scale)
+        cols[S.ID] += [f"{src}-{i}" for i in range(n)]
+        cols[S.SOURCE] += [src] * n
+        cols[S.RISK_LEVEL] += rng.choices(["high", "medium", "low"], weights=[3, 5, 2], k=n)
+        cols[S.LANGUAGE] += rng.choices(["zh", "en"], k=n) if src.startswith("medical-o1") else ["zh"] * n
+        cols[S.REFERENCE_ANSWER] += ["short answer" if ver else None] * n
+    pool = pl.DataFrame(cols, schema={k: pl.String for k in cols})
+    print(f"sampler only: pool {pool.height:,} records, {pool[S.REFERENCE_ANSWER].is_not_null().sum():,} verifiable")
+    for mode in modes:
+        t0 = time.perf_counter()
+        sample, rep = draw(pool, SampleConfig(size=size, seed=42, rl_ground_truth=mode))
+        v = rep.verifiable
+        per = ", ".join(f"{s} {d['drawn']:,}/{d['of']:,} = {d['share']:.0%}" for s, d in v["by_source"].items())
+        print(f"  {mode:<10} {time.perf_counter() - t0:.1f}s: drew {sample.height:,}, verifiable {v['drawn']:,} = {v['share']:.1%} ({per})")
+        for s in rep.shortfalls:
+            print(f"    shortfall: {s}")
+
+
 def main() -> None:
     """Generate the corpus, run each mode, print figures."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -87,7 +122,11 @@ def main() -> None:
     ap.add_argument("--modes", default="any,prefer,verifiable")
     ap.add_argument("--medqa", type=int, default=0, help="also add N MedQA-style multiple-choice items")
     ap.add_argument("--keep", type=Path, help="write the corpus and outputs here and keep them")
+    ap.add_argument("--sampler-only", action="store_true", help="run the sampler alone on a pool of the corpus's composition")
     args = ap.parse_args()
+    if args.sampler_only:
+        sampler_only(args.scale, args.size, args.modes.split(","))
+        return
     from flows.prepare import prepare
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="medprep-rlmix-"))
