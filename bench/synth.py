@@ -160,10 +160,11 @@ EN_WHO = {  # (phrase with {age}, age range)
     "preg": [("A {age}-year-old woman", (22, 40)), ("A {age}-year-old primigravida", (22, 36))],
     "breastfeeding": [("A {age}-year-old woman", (22, 40)), ("A {age}-year-old mother", (22, 40))],
 }
-EN_SETTING = {
+EN_SETTING = {  # urgent settings only for high-risk cases: the setting must not contradict the case
     "infant": ["is brought to the emergency department by her parents with", "is brought to the paediatric clinic with"],
     "child": ["is brought to the emergency department with", "is brought to the GP by his mother with"],
-    "default": ["presents to the emergency department with", "comes to the clinic with", "is seen by the GP with", "attends the walk-in centre with"],
+    "high": ["presents to the emergency department with", "is brought to the emergency department with", "is seen by the ambulance crew with"],
+    "default": ["comes to the clinic with", "is seen by the GP with", "attends the walk-in centre with", "presents to the outpatient clinic with"],
 }
 EN_HISTORY = ["", " He or she has no known drug allergies.", " He or she is accompanied by a relative.",
               " He or she has not been seen elsewhere for this.", " Observations were recorded on arrival."]
@@ -243,7 +244,8 @@ ZH_WHO = {  # (phrase with {age}, age range)
 }
 ZH_HISTORY = ["", "无药物过敏史。", "家属陪同就诊。", "此前未到其他医院就诊。", "症状出现后即来院。"]
 ZH_SETTING = {"infant": ["，由父母抱来急诊，", "，由家长抱来儿科门诊，"], "child": ["，由家长带来急诊，", "，由父母带到儿科门诊，"],
-              "default": ["，就诊时情况如下：", "，到门诊就诊，表现为：", "，到急诊就诊，主要表现：", "，在社区医院就诊，表现为："]}
+              "high": ["，到急诊就诊，主要表现：", "，由家属送来急诊，表现为：", "，急诊就诊时情况如下："],
+              "default": ["，就诊时情况如下：", "，到门诊就诊，表现为：", "，在社区医院就诊，表现为：", "，到专科门诊就诊，自述："]}
 ZH_GENERAL_FRAMES = ["{q}", "有学生问：{q}", "健康教育课上的问题：{q}", "出于兴趣想问问：{q}", "科技馆的观众好奇：{q}", "家长会上的科普问答：{q}"]
 ZH_GENERAL_TAILS = ["", "请简要回答。", "简单说一下就好。", "再补充一个值得记住的要点。"]
 ZH_OPENERS = ["好的，我们先把已知情况梳理一下。", "嗯，先抓住最关键的表现。", "我来仔细分析一下。", "首先要判断是不是急症。"]
@@ -278,7 +280,7 @@ def _article(phrase: str) -> str:
 def _en_case_record(rng: random.Random, case: Case, variant: int, mc: bool) -> dict:
     phrase, span = rng.choice(EN_WHO[case.who])
     who = _article(phrase.format(age=_age(rng, span)))
-    setting = rng.choice(EN_SETTING.get(case.who, EN_SETTING["default"]))
+    setting = rng.choice(EN_SETTING.get(case.who) or EN_SETTING["high" if case.risk == "high" else "default"])
     female = any(w in who for w in (" woman", "girl", "mother", "primigravida"))
     history = rng.choice(EN_HISTORY).replace("He or she", "She" if female else "He") if variant else ""
     opens, stem = (list(case.ask[:1]), case.ask[1]) if case.ask else ASKS[case.kind]
@@ -328,11 +330,11 @@ def _zh_record(rng: random.Random, i: int) -> dict:
             q = ZH_GENERAL_FRAMES[variant % len(ZH_GENERAL_FRAMES)].format(q=q) + ZH_GENERAL_TAILS[(variant // len(ZH_GENERAL_FRAMES)) % len(ZH_GENERAL_TAILS)]
         cot = f"{rng.choice(ZH_OPENERS)}这是一个医学常识或医学史问题，不涉及具体病人。{a}所以简短的答案是：{gt}。"
         return {"Question": q, "Complex_CoT": cot, "Response": a, "_gt": gt}
-    who_kind, _risk, findings, kind, truth, distractors, advice = ZH_CASES[k]
+    who_kind, risk, findings, kind, truth, distractors, advice = ZH_CASES[k]
     phrase, span = rng.choice(ZH_WHO[who_kind])
     who = phrase.format(age=_age(rng, span))
     extra = rng.choice(ZH_HISTORY) if variant else ""
-    q = f"{who}{rng.choice(ZH_SETTING.get(who_kind, ZH_SETTING['default']))}{findings}。{extra}{rng.choice(ZH_ASKS[kind])}"
+    q = f"{who}{rng.choice(ZH_SETTING.get(who_kind) or ZH_SETTING['high' if risk == 'high' else 'default'])}{findings}。{extra}{rng.choice(ZH_ASKS[kind])}"
     if kind in ("dx", "cause"):
         weigh = f"要和{distractors[0]}、{distractors[1]}鉴别，但它们都不如{truth}符合这些表现。"
     else:
