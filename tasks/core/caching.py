@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -119,8 +120,20 @@ def _data_files(module: Path) -> list[Path]:
     return out
 
 
-@cache
+_DIGEST_LOCK = threading.Lock()
+
+
 def code_digest(module: str | None = None) -> str:
+    """sha256 of the code a task runs (see :func:`_code_digest`), computed once per process.
+
+    Serialised: concurrent task threads computing it at once made CPython 3.11's ``ast.parse``
+    fail ("AST constructor recursion depth mismatch"), and Prefect then skipped the result."""
+    with _DIGEST_LOCK:
+        return _code_digest(module)
+
+
+@cache
+def _code_digest(module: str | None = None) -> str:
     """sha256 of the code a task runs: its module's closure of project imports with their data
     files (all of ``tasks/`` and ``expectations/`` when ``module`` is None), and the versions of
     the libraries that shape the output."""
@@ -140,6 +153,9 @@ def code_digest(module: str | None = None) -> str:
             version = "-"
         h.update(f"{lib}=={version}\0".encode())
     return h.hexdigest()
+
+
+code_digest.cache_clear = _code_digest.cache_clear  # type: ignore[attr-defined]
 
 
 # names of things, never opened relative to the working directory

@@ -211,3 +211,17 @@ def test_real_task_closures_are_separate():
     assert "tasks.ingest.sources.medical_o1" in parse and "tasks.export.rl.export" not in parse
     assert "tasks.ingest.parse" not in rl and "tasks.export.rl.reward" in rl
     assert "expectations.prepare" in module_closure("tasks.quality.gate")
+
+
+def test_code_digest_is_safe_under_concurrent_tasks():
+    """Parse tasks run in threads: the first digests, computed at once, agree and do not fail."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tasks.core import caching
+
+    mods = ["tasks.ingest.parse", "tasks.quality.pool", "tasks.sample", "tasks.export.outputs"] * 4
+    caching.code_digest.cache_clear()
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(caching.code_digest, mods))
+    caching.code_digest.cache_clear()
+    assert got == [caching.code_digest(m) for m in mods]
