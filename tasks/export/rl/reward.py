@@ -25,7 +25,9 @@ Correctness (in [0, 1]) of ANSWER against the ground truth
        ``"D. Parvovirus B19 infection"``): a letter found in the answer (``"D"``, ``"D."``,
        ``"(D)"``, ``"Answer: D"``, ``"答案：D"``, ``"选D"``) decides it, 1.0 if equal else 0.0.
        With no letter in the answer, the option text (if the ground truth carries one) is scored
-       as free text below.
+       as free text below. A bold marker (``**答案**：E``) counts as a marker. A multi-answer
+       truth (``"ACD"``, ``"A、C、E"``) needs the same letter set after the answer's last marker
+       (``最终答案：ACD``) or on its last line: 1.0 if equal, else 0.0 (a missing letter is wrong).
     2. Free text — both sides are normalised: NFKC, lowercase, punctuation and symbols removed,
        English articles (a/an/the) removed, a plural "s" stripped from English words of 4+
        letters, whitespace collapsed. Tokens are single characters for CJK text and words for
@@ -145,11 +147,17 @@ _GT_LETTER_RE = re.compile(r"^\s*[\(\[（]?([A-Ja-j])[\)\]）]?\s*(?:$|[\.．:�
 # that starts with a letter followed by a separator / end.
 _ANS_MARKED_RE = re.compile(
     r"(?i:answer(?:\s+is)?|option|choice|correct\s+(?:answer|option|choice)\s+is|答案(?:是|为)?|选择?|选项)"
-    r"\s*[:：]?\s*(?:\*\*)?[\(\[（]?([A-J])(?![A-Za-z0-9])"
+    r"\s*(?:\*\*)?\s*[:：]?\s*(?:\*\*)?\s*[\(\[（]?([A-J])(?![A-Za-z0-9])"
 )
 _ANS_LEADING_RE = re.compile(
     r"^\s*(?:\*\*[\(\[（]?([A-J])[\)\]）\.．:：]?\*\*"  # **D** / **D.**
     r"|[\(\[（]?([A-J])(?:[\)\]）\.．:：、,，]|\s*$|\s+[-–—]))"  # D / D. / (D) / D - text
+)
+# Multi-answer truths ("ACD", "A、C、E") and the answer's final letter set after a marker.
+_GT_LETTERS_RE = re.compile(r"^\s*([A-J](?:[、,，\s]*[A-J]){1,9})\s*$")
+_ANS_SET_RE = re.compile(
+    r"(?:答案|正确选项|选项|answers?)\s*(?:是|为|are|is)?\s*(?:\*\*)?\s*[:：]?\s*(?:\*\*)?\s*"
+    r"([A-J](?:\s*[、,，和及]?\s*[A-J])*)(?![A-Za-z0-9])"
 )
 # "E. coli", "B. cereus": a genus abbreviation, not an option letter.
 _GENUS_RE = re.compile(r"^\s*[A-Z]\.\s*[a-z]")
@@ -268,6 +276,18 @@ def _answer_letter(answer: str) -> str | None:
     return None
 
 
+def _answer_letter_set(answer: str) -> frozenset[str] | None:
+    """The letter set of the answer's last marked conclusion ("最终答案：ACD", "答案：A、C、E")."""
+    text = unicodedata.normalize("NFKC", answer or "")
+    found = _ANS_SET_RE.findall(text)
+    if found:
+        return frozenset(re.findall(r"[A-J]", found[-1]))
+    lines = [ln.strip(" *#") for ln in text.splitlines() if ln.strip(" *#")]
+    if lines and re.fullmatch(r"[A-J](?:[、,，\s]*[A-J])*", lines[-1]):
+        return frozenset(re.findall(r"[A-J]", lines[-1]))
+    return None
+
+
 def _best_span_f1(pred: list[str], ref: list[str]) -> float:
     """Best token F1 of any contiguous span of ``pred`` (≤ 2× the reference length) covering more
     than half of the reference tokens; 0.0 when no span does. A best span starts and ends on
@@ -311,6 +331,10 @@ def correctness(answer: str, ground_truth: Any) -> float:
     if ground_truth is None:
         return 0.0
     gt = str(ground_truth)
+    m = _GT_LETTERS_RE.match(gt)
+    if m and not gt.strip().islower():
+        got_set = _answer_letter_set(answer)
+        return float(got_set == frozenset(re.findall(r"[A-J]", m.group(1)))) if got_set else 0.0
     letter, option_text = _gt_letter(gt)
     if letter is not None:
         got = _answer_letter(answer)

@@ -217,3 +217,20 @@ def test_module_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+# ------------------------------------------------ letters after bold markers, multi-answer truths
+@pytest.mark.parametrize(
+    "answer, gt, expected",
+    [
+        ("4. 排除法：其他选项较弱。\n\n**答案**：E", "E", 1.0),  # bold marker before the colon
+        ("**答案**：D", "E", 0.0),
+        ("A选项×，B选项√\n\n**最终答案**：ACD", "ACD", 1.0),  # multi-answer truth
+        ("### 最终答案：\nBCD", "BCDE", 0.0),  # misses one letter
+        ("5. **正确答案**：A、B、E符合题意。\n\n**最终答案：ABE**", "ABE", 1.0),
+        ("5. **正确选项**：A、C、E。\n\n**答案：ACE**", "ACDE", 0.0),
+        ("ACD", "ACD", 1.0),
+    ],
+)
+def test_letter_markers_and_letter_sets(answer, gt, expected):
+    assert R.correctness(answer, gt) == expected
