@@ -265,3 +265,33 @@ def test_evaluation_results_file_matches_the_labeller_version():
     assert res["risk_version"] == labels.RISK_LEXICON_VERSION
     assert res["specialty_version"] == labels.SPECIALTY_LEXICON_VERSION
     assert "test" in res["splits"]
+
+
+@pytest.mark.parametrize(
+    ("question", "rule"),
+    [
+        # risk.v2.2: an infant's age in months/weeks next to a child word, in English (mirrors the zh rule)
+        ("My son 11 months has had a cough and fever since yesterday, what should I do?", "high.pediatric"),
+        ("Our daughter, 6 weeks, is feeding poorly and sleeps all day.", "high.pediatric"),
+        # risk.v2.2: breathing difficulty in everyday words, when acute now
+        ("Since this morning I suddenly can't breathe properly and my lips feel numb, what is happening?",
+         "high.breathing"),
+        ("今天突然喘不上气，胸口发紧，怎么办？", "high.breathing"),
+    ],
+)
+def test_v22_rules_fire(question, rule):
+    assert rule in _risk([question]).row(0, named=True)[schema.RISK_REASONS]
+
+
+@pytest.mark.parametrize(
+    ("question", "not_rule"),
+    [
+        # an adult's age in years, or months of a course, is not an infant's age
+        ("My son is 30 and has had back pain for 3 months.", "high.pediatric"),
+        ("I had a baby boy 10 months ago; my own knee has hurt since.", "high.breathing"),
+        # breathlessness words in a knowledge question with no patient
+        ("What causes difficulty breathing in asthma?", "high.breathing"),
+    ],
+)
+def test_v22_rules_hold_back(question, not_rule):
+    assert not_rule not in _risk([question]).row(0, named=True)[schema.RISK_REASONS]
