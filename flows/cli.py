@@ -128,6 +128,9 @@ def check_args(args: argparse.Namespace) -> None:
                      rl_ground_truth=args.rl_ground_truth, min_verifiable=args.min_verifiable).check()
         if args.max_prompt_tokens < 1:
             raise ConfigError(f"--max-prompt-tokens must be positive, got {args.max_prompt_tokens}")
+        if args.revision is not None and (args.offline or not args.revision.strip()):
+            raise ConfigError("--revision pins what is downloaded: give a branch, tag or commit id, "
+                              "and drop --offline")
     if args.command == "prepare-rl":
         train = Path(args.out_dir) / "processed" / "train.jsonl"
         if not train.is_file():
@@ -194,6 +197,9 @@ def build_parser(prog: str = "medprep") -> argparse.ArgumentParser:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--offline", action="store_true", default=_env_flag("MEDPREP_OFFLINE"),
                    help="skip the ModelScope download; read --raw-dir only (default: $MEDPREP_OFFLINE)")
+    p.add_argument("--revision", default=None, metavar="REV",
+                   help="ModelScope revision to download (branch, tag or commit id; default: the dataset's "
+                        "default branch); the data card records it")
     p.add_argument("--sample-size", type=int, default=5_000, help="records to sample, 2,000-10,000 (default: %(default)s)")
     p.add_argument("--seed", type=int, default=42, help="random seed; same inputs + seed = same files (default: %(default)s)")
     p.add_argument("--raw-dir", default=_env_raw_dir(), help="input files (default: $MEDPREP_RAW_DIR or %(default)s)")
@@ -238,6 +244,7 @@ def _run_prepare(args: argparse.Namespace) -> dict:
         rl_ground_truth=args.rl_ground_truth,
         min_verifiable=args.min_verifiable,
         rl_question_form=args.rl_question_form,
+        revision=args.revision,
     )
 
 

@@ -30,9 +30,9 @@ def _version() -> str:
         return "dev"
 
 
-def _fetch(source: str, raw_dir: str) -> dict:
+def _fetch(source: str, raw_dir: str, revision: str | None) -> dict:
     """Run the download task; any failure after its retries falls back to data/raw."""
-    state = download_source(source, raw_dir, return_state=True)
+    state = download_source(source, raw_dir, revision=revision, return_state=True)
     if state.is_completed():
         return state.result()
     msg = f"download failed after retries ({state.message}); using files under {raw_dir}"
@@ -58,24 +58,28 @@ def prepare(
     rl_ground_truth: str = "prefer",
     min_verifiable: float = 0.8,
     rl_question_form: str = "both",
+    revision: str | None = None,
 ) -> dict:
     """Prepare gated, risk-balanced RL training data from medical QA sources.
 
     ``rl_ground_truth`` (verifiable | prefer | any) and ``min_verifiable`` decide how much of the
     sample has a verifiable ground truth (tasks/sample.py) and where response-only prompts go
     (tasks/export/rl/export.py); ``rl_question_form`` (open | mc | both) which form a record with
-    options is exported in.
+    options is exported in. ``revision`` pins the ModelScope revision (branch, tag or commit id)
+    downloaded; default: the dataset's default branch. The data card records the revision each
+    file came from.
     """
     cfg = SampleConfig(size=sample_size, seed=seed, min_high=min_high, min_low=min_low,
                        val_fraction=val_fraction, allow_out_of_range=allow_out_of_range,
                        rl_ground_truth=rl_ground_truth, min_verifiable=min_verifiable)
     return _prepare(sources, download, raw_dir, out_dir, cfg, custom_sources,
-                    export_rl=export_rl, max_prompt_tokens=max_prompt_tokens, rl_question_form=rl_question_form)
+                    export_rl=export_rl, max_prompt_tokens=max_prompt_tokens, rl_question_form=rl_question_form,
+                    revision=revision)
 
 
 def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleConfig,
              custom_sources: list[dict] | str | None, *, export_rl: bool, max_prompt_tokens: int,
-             rl_question_form: str = "both") -> dict:
+             rl_question_form: str = "both", revision: str | None = None) -> dict:
     registry = build_registry(custom_sources)  # this run's sources: built-ins + user-defined
     plan = parse_sources(sources, registry)
     cfg = replace(cfg, weights=plan.weights)
@@ -88,10 +92,12 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleCon
         files: list[dict] = []
         for source in plan.sources:  # auto-load: priority order until one source has files
             if download:  # user-defined sources have no ModelScope id: local files only
-                downloads[source] = _fetch(source, raw_dir) if source in REGISTRY else {
+                downloads[source] = _fetch(source, raw_dir, revision) if source in REGISTRY else {
                     "source": source, "status": "not-on-modelscope", "message": "no ModelScope id; reading data/raw"}
+            dl = downloads.get(source, {})
             files += detect_files(source, raw_dir, required=plan.required, custom_sources=custom_sources,
-                                  download=downloads[source]["status"] if download else None)
+                                  download=dl["status"] if download else None,
+                                  snapshot=dl.get("local_dir") if dl.get("status") in ("downloaded", "failed") else None)
             if plan.mode == "auto" and files:
                 break
         if not files:

@@ -18,6 +18,10 @@ from tasks.ingest.sources.base import SourceSpec
 
 # folders medprep itself writes under a data dir; never read back as input
 SKIP_DIRS = {".work", ".staging", "processed", "quarantine", "rl", ".git", "__pycache__"}
+# what the ModelScope SDK keeps beside a snapshot: lock files, its temp folder, and the partial
+# file of a download that did not finish (``<name>.incomplete``, resumed by the next run)
+SKIP_DIRS |= {".lock", "._____temp"}
+PARTIAL_SUFFIXES = (".incomplete", ".parallel_tmp", ".lock")
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ def _candidates(root: Path) -> list[Path]:
     out: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        out += [Path(dirpath) / name for name in sorted(filenames)]
+        out += [Path(dirpath) / name for name in sorted(filenames) if not name.endswith(PARTIAL_SUFFIXES)]
     return out
 
 
@@ -68,14 +72,41 @@ def matches_content(spec: SourceSpec, path: Path) -> bool:
     return spec.signature <= keys and not (spec.exclude & keys)
 
 
-def find_files(spec: SourceSpec, raw_dir: Path) -> list[FoundFile]:
-    """Every file of ``spec`` under ``raw_dir``, sorted by path, duplicates (same bytes) once."""
+def _in(path: Path, folder: Path) -> bool:
+    return folder == path or folder in path.parents
+
+
+def _snapshot_filter(spec: SourceSpec, snapshot: str | None, snapshot_ok: bool):
+    """Which ModelScope cache files of ``spec`` to read, given this run's download.
+
+    After a download, only its snapshot is read (an older revision of the same dataset in the
+    cache would be a second, stale copy). After a failed download its snapshot folder is not read
+    at all: it may hold only some of the files. ``snapshot`` None: no filter (offline runs).
+    """
+    if not snapshot or not spec.modelscope_id:
+        return lambda path: True
+    snap = Path(snapshot).resolve()
+    repo_cache = snap.parent.parent  # .../datasets/<owner>--<name>
+    if snapshot_ok:
+        return lambda path: not _in(path.resolve(), repo_cache) or _in(path.resolve(), snap)
+    return lambda path: not _in(path.resolve(), snap)
+
+
+def find_files(spec: SourceSpec, raw_dir: Path, snapshot: str | None = None, snapshot_ok: bool = True) -> list[FoundFile]:
+    """Every file of ``spec`` under ``raw_dir``, sorted by path, duplicates (same bytes) once.
+
+    ``snapshot``: the ModelScope snapshot folder this run downloaded (``snapshot_ok``) or failed
+    to complete; see :func:`_snapshot_filter`.
+    """
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
         return []
     found: list[FoundFile] = []
     seen: set[str] = set()
+    keep = _snapshot_filter(spec, snapshot, snapshot_ok)
     for path in _candidates(raw_dir):
+        if not keep(path):
+            continue
         rel = path.relative_to(raw_dir).as_posix()
         claimed = spec.claims_patterns and any(fnmatch.fnmatch(rel, p) for p in spec.patterns)
         if not (claimed or path.suffix.lower() in FORMATS or path.suffix == ""):
@@ -136,12 +167,14 @@ def not_found_message(spec: SourceSpec, raw_dir: Path, download: str | None = No
 
 @task(name="detect-files", cache_policy=NO_CACHE)  # looks at the disk every run
 def detect_files(source: str, raw_dir: str, required: bool = True, custom_sources=None,
-                 download: str | None = None) -> list[dict]:
+                 download: str | None = None, snapshot: str | None = None) -> list[dict]:
     """Find the source's input files under raw_dir (names, clones, cache, renamed copies);
     ``custom_sources`` are the run's user-defined sources (see ``build_registry``); ``download``
-    is the download step's status, for the advice when nothing is found."""
+    is the download step's status, for the advice when nothing is found; ``snapshot`` the
+    ModelScope snapshot folder that download wrote (read alone when it succeeded, skipped when
+    it failed)."""
     spec = build_registry(custom_sources)[source]
-    found = find_files(spec, Path(raw_dir))
+    found = find_files(spec, Path(raw_dir), snapshot, snapshot_ok=download == "downloaded")
     if not found and required:
         raise SourceNotFoundError(not_found_message(spec, Path(raw_dir), download))
     return [f.to_dict() for f in found]

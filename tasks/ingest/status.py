@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tasks.core.errors import MedprepError
 from tasks.ingest.detect import find_files, not_found_message
-from tasks.ingest.download import modelscope_host, probe
+from tasks.ingest.download import modelscope_endpoint, probe
 from tasks.ingest.sources import REGISTRY, Registry
 
 
@@ -34,7 +34,7 @@ def print_sources(raw_dir: str, probe_network: bool = True, registry: Registry =
     """Print the status table for humans."""
     status = None  # not probed: --offline
     if probe_network:
-        host = modelscope_host()
+        host = modelscope_endpoint()
         reason = probe(host)
         status = "offline" if reason else "reachable"
         print(f"ModelScope ({host}): {'reachable' if reason is None else 'unreachable — ' + reason}")
