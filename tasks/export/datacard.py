@@ -151,11 +151,11 @@ def provenance_table(ctx: dict) -> str:
     prov = []
     for f in ctx["files"]:
         synth = synthetic_origin(f)
-        if synth:  # the run's headline says "synthetic demo data written by …" in full
+        if f["how"] == "modelscope cache":  # the revision is the snapshot folder the SDK wrote
+            rev = (f["revision"] or "unknown")[:12]
+            origin = f"ModelScope, revision {rev}" + (" (synthetic: " + synth.rsplit(" ", 1)[-1] + ")" if synth else "")
+        elif synth:  # the run's headline says "synthetic demo data written by …" in full
             origin = "synthetic: " + synth.rsplit(" ", 1)[-1]
-        elif f["how"] == "modelscope cache":
-            rev = (f["revision"] or "unknown revision")[:12]
-            origin = f"ModelScope {ctx['modelscope_ids'].get(f['source'])} @ {rev}"
         else:
             origin = "manual file"
         licence = "none" if synth else ctx["licenses"].get(f["source"], "")

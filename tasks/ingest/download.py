@@ -106,11 +106,18 @@ def snapshot_dir(raw_dir: str | Path, modelscope_id: str, revision: str) -> Path
 
 def snapshot(modelscope_id: str, files: list[str], cache_dir: Path, revision: str | None = None,
              token: str | None = None) -> str:
-    """Fetch the published files with ModelScope's dataset snapshot API; returns the local folder."""
+    """Fetch the published files with ModelScope's dataset snapshot API; returns the local folder.
+
+    A configured endpoint is passed explicitly: the SDK keeps the endpoint it resolved first in a
+    process-wide default config, so a long-lived worker would otherwise keep an old setting while
+    the probe follows the new one. Unset, the SDK picks modelscope.cn (falling back to .ai) itself.
+    """
     from modelscope import dataset_snapshot_download  # heavy import: only when downloading
 
+    configured = os.environ.get("MODELSCOPE_ENDPOINT") or os.environ.get("MODELSCOPE_DOMAIN", "").strip()
     return dataset_snapshot_download(
-        modelscope_id, revision=revision, cache_dir=str(cache_dir), allow_patterns=files, token=token
+        modelscope_id, revision=revision, cache_dir=str(cache_dir), allow_patterns=files, token=token,
+        endpoint=modelscope_endpoint() if configured else None,
     )
 
 
