@@ -59,7 +59,7 @@ def test_optional_blocks_render_when_present():
     ctx = _ctx({"medical-o1": {"status": "downloaded", "message": "ok"}}, rl)
     ctx["files"] = [{**ctx["files"][0], "how": "modelscope cache", "revision": "a" * 40}]
     card = datacard.render(ctx, sample, pool)
-    assert "| ModelScope X/y @ aaaaaaaaaaaa |" in card and f"10 bytes, revision `{'a' * 40}`, modelscope cache" in card
+    assert "| ModelScope, revision aaaaaaaaaaaa |" in card and f"10 bytes, revision `{'a' * 40}`, modelscope cache" in card
     assert "sha256, bytes, ModelScope revision and how it was found:" in card
     assert "Download step:\n\n| source | status | message |" in card
     assert card.endswith("TRL reward functions)\n") and "\n## RL export\n\n- 5 prompts" in card
