@@ -31,6 +31,20 @@ INSTRUCTION = "instruction"
 CHOICES = "choices"
 CHOICES_DTYPE = pl.Struct({"question": pl.String, "options": pl.List(pl.String), "answer": pl.Int64})
 
+# model-in-the-loop results (tasks/model/): present only when a model stage ran, so a run without an
+# endpoint writes exactly what it wrote before. Fields a stage did not fill stay null.
+MODEL = "model"
+MODEL_DTYPE = pl.Struct({
+    "verifier_score": pl.Float64,  # share of the judge's "correct" votes on the record's own response
+    "verifier": pl.String,  # judge model + prompt version
+    "pass_rate": pl.Float64,  # share of policy samples the reward passed
+    "pass_samples": pl.Int64,
+    "policy": pl.String,  # policy model + sampling parameters
+    "chain_model": pl.String,  # reasoning written by this model (null: the source's own)
+    "chain_prompt": pl.String,
+    "chain_params": pl.String,
+})
+
 TURN = pl.Struct({"role": pl.String, "content": pl.String})
 
 SCHEMA: dict[str, pl.DataType] = {
