@@ -156,6 +156,7 @@ def _code_digest(module: str | None = None) -> str:
 
 
 code_digest.cache_clear = _code_digest.cache_clear  # type: ignore[attr-defined]
+code_digest.__wrapped__ = _code_digest.__wrapped__  # type: ignore[attr-defined]  # uncached, for tests
 
 
 # names of things, never opened relative to the working directory
