@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from tasks.core import schema
-from tasks.core.text import normalise
+from tasks.core.text import CJK_IDEOGRAPHS, normalise
 
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 RISK_LEXICON_FILE = "risk.v2.json"
@@ -163,8 +163,8 @@ _HITS = "__risk_hits"
 # Padded text for the one Aho-Corasick pass: every run of characters other than ASCII letters,
 # digits, apostrophes and Chinese characters becomes one space, with a space at both ends, so an
 # English literal " chest pain " can only match whole words.
-_PAD_RUN = r"[^a-z0-9'\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
-_ZH_LITERAL = re.compile(r"[a-z0-9'\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_PAD_RUN = f"[^a-z0-9'{CJK_IDEOGRAPHS}]+"
+_ZH_LITERAL = re.compile(f"[a-z0-9'{CJK_IDEOGRAPHS}]+")
 _EN_LITERAL = re.compile(r"[a-z0-9' -]+")
 _EN_PREFIX = re.compile(r"([a-z0-9' -]+)\\w\*")
 _EN_PLURAL = re.compile(r"([a-z0-9' -]+)s\?")
