@@ -5,13 +5,6 @@ gibberish: these tests check caching, concurrency, quarantine, errors and the ke
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -26,66 +19,17 @@ from tasks.core import schema as S  # noqa: E402
 from tasks.model.client import ChatClient, Endpoint, Request  # noqa: E402
 from tasks.model.verifier import parse_verdict  # noqa: E402
 from tasks.model.verify_stage import verify_references  # noqa: E402
+from tests.support.tiny_serve import free_port, tiny_server, transformers_cli  # noqa: E402
 
 KEY = "sk-medprep-test-never-logged-7f3a"
-CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-          "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
-
-
-def build_model(path: Path) -> None:
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    tok = Tokenizer(models.BPE(unk_token=None))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(["the answer is correct 答案 正确 错误 fever 发热"] * 10, trainer=trainers.BpeTrainer(
-        vocab_size=300, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    t = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                             chat_template=CHATML)
-    torch.manual_seed(0)
-    cfg = transformers.Qwen2Config(vocab_size=len(t), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-                                   tie_word_embeddings=True, pad_token_id=t.pad_token_id, eos_token_id=t.eos_token_id)
-    transformers.Qwen2ForCausalLM(cfg).save_pretrained(path)
-    t.save_pretrained(path)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    exe = shutil.which("transformers") or str(Path(sys.executable).with_name("transformers"))
-    if not Path(exe).exists():
+    if transformers_cli() is None:
         pytest.skip("transformers CLI not installed (pip install 'transformers[serving]')")
-    root = tmp_path_factory.mktemp("tiny")
-    model = root / "tiny-qwen2"
-    build_model(model)
-    port = free_port()
-    log = open(root / "serve.log", "w")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    proc = subprocess.Popen([exe, "serve", str(model), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    import httpx
-
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("transformers serve did not come up: " + (root / "serve.log").read_text()[-2000:])
-    yield {"url": f"http://127.0.0.1:{port}", "model": str(model), "proc": proc}
-    proc.terminate()
-    proc.wait(timeout=30)
+    with tiny_server(tmp_path_factory.mktemp("tiny")) as srv:
+        yield srv
 
 
 def reqs(n: int, tag: str) -> list[Request]:
