@@ -82,7 +82,6 @@ JUDGE_ZH = """你在核对一个医学回答。判断【回答】的最终结论
 
 _VERDICT_RE = re.compile(r"\b(incorrect|correct|wrong|right|yes|no)\b|不正确|不一致|错误|正确|一致", re.I)
 _TRUE = {"correct", "right", "yes", "正确", "一致"}
-_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def _lexical():
@@ -108,7 +107,7 @@ def parse_verdict(text: str | None) -> bool | None:
 
 def judge_prompt(question: str | None, response: str, ground_truth: Any) -> str:
     """The judge's user message; Chinese prompt when the ground truth or response is Chinese."""
-    zh = bool(_CJK.search(f"{ground_truth}{response[:200]}"))
+    zh = bool(re.search(f"[{_lexical()._CJK}]", f"{ground_truth}{response[:200]}"))  # reward.py's CJK class
     return ((JUDGE_ZH if zh else JUDGE_EN).replace("{question}", question or "-")
             .replace("{ground_truth}", str(ground_truth)).replace("{response}", response))
 
