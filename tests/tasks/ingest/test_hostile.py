@@ -1,0 +1,33 @@
+"""Hostile inputs (issue 12 item 5) — first cases: wrong JSON types on the slow reader path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from tasks.core.schema import RAW, REASON, SOURCE_ROW
+from tasks.ingest.readers.common import records_to_frames
+
+SCHEMA = {"Question": pl.String, "Response": pl.String}
+
+
+def test_nested_object_and_non_object_record_are_quarantined_good_kept(tmp_path: Path):
+    path = tmp_path / "bad.json"
+    recs = [
+        {"Question": "q0", "Response": "a0"},
+        {"Question": "q1", "Response": {"nested": "x"}},
+        ["not", "an", "object"],
+        {"Question": "q3", "Response": "a3"},
+    ]
+    good, bad = records_to_frames(path, list(enumerate(recs)), SCHEMA)
+    assert good[SOURCE_ROW].to_list() == [0, 3]
+    assert good["Response"].to_list() == ["a0", "a3"]
+    assert bad[SOURCE_ROW].to_list() == [1, 2]
+    assert bad[REASON].to_list() == [
+        "field 'Response' is a dict, expected text",
+        "record is a JSON list, expected an object",
+    ]
+    # the quarantined raw is the original record, not a rebuilt one
+    assert json.loads(bad[RAW][0]) == recs[1]
