@@ -31,3 +31,14 @@ def test_nested_object_and_non_object_record_are_quarantined_good_kept(tmp_path:
     ]
     # the quarantined raw is the original record, not a rebuilt one
     assert json.loads(bad[RAW][0]) == recs[1]
+
+
+def test_jsonl_blank_lines_and_no_final_newline_keep_every_record(tmp_path: Path):
+    from tasks.ingest.readers import read_records
+
+    p = tmp_path / "x.jsonl"
+    p.write_text('{"Question":"q0","Response":"a0"}\n\n\n{"Question":"q1","Response":"a1"}')
+    good, bad = read_records(p, SCHEMA)
+    assert good["Question"].to_list() == ["q0", "q1"]
+    assert good["Response"].to_list() == ["a0", "a1"]
+    assert bad.height == 0
