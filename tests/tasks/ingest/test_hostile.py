@@ -42,3 +42,31 @@ def test_jsonl_blank_lines_and_no_final_newline_keep_every_record(tmp_path: Path
     assert good["Question"].to_list() == ["q0", "q1"]
     assert good["Response"].to_list() == ["a0", "a1"]
     assert bad.height == 0
+
+
+def test_trailing_comma_is_one_clear_error_naming_file_line_and_fix(tmp_path: Path):
+    import pytest
+
+    from tasks.core.errors import BadFileError
+    from tasks.ingest.readers import read_records
+
+    p = tmp_path / "tc.json"
+    p.write_text('[{"Question":"q0","Response":"a0"},]')
+    with pytest.raises(BadFileError) as err:
+        read_records(p, SCHEMA)
+    msg = str(err.value)
+    assert str(p) in msg and "line 1, column 36" in msg and "Fix:" in msg
+
+
+def test_utf16_file_is_one_clear_error_naming_file_and_fix(tmp_path: Path):
+    import pytest
+
+    from tasks.core.errors import BadFileError
+    from tasks.ingest.readers import read_records
+
+    p = tmp_path / "u16.json"
+    p.write_bytes('[{"Question":"q0","Response":"a0"}]'.encode("utf-16"))
+    with pytest.raises(BadFileError) as err:
+        read_records(p, SCHEMA)
+    msg = str(err.value)
+    assert str(p) in msg and "utf-8" in msg and "iconv" in msg
