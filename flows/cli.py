@@ -101,6 +101,22 @@ def _check_rl_choices(args: argparse.Namespace) -> None:
             raise ConfigError(f"{flag} must be one of {', '.join(valid)}, got {value!r}")
 
 
+def _check_judge(args: argparse.Namespace) -> None:
+    """--judge-*: a URL needs a model; votes >= 1; the threshold is a share."""
+    from tasks.core.errors import ConfigError
+
+    if args.judge_url and not args.judge_model:
+        raise ConfigError(f"--judge-url {args.judge_url} needs --judge-model (the model name the server serves)")
+    if args.judge_url and not args.judge_url.startswith(("http://", "https://")):
+        raise ConfigError(f"--judge-url must start with http:// or https://, got {args.judge_url!r}")
+    if args.judge_votes < 1:
+        raise ConfigError(f"--judge-votes must be at least 1, got {args.judge_votes}")
+    if args.verify_threshold is not None and not 0 <= args.verify_threshold <= 1:
+        raise ConfigError(f"--verify-threshold must lie in 0-1, got {args.verify_threshold}")
+    if args.verify_threshold is not None and not args.judge_url:
+        raise ConfigError("--verify-threshold needs --judge-url (the judge that scores the records)")
+
+
 def check_args(args: argparse.Namespace) -> None:
     """Refuse bad arguments before Prefect is imported: a server start costs 6-20 s, a typo none.
 
@@ -128,6 +144,7 @@ def check_args(args: argparse.Namespace) -> None:
                      rl_ground_truth=args.rl_ground_truth, min_verifiable=args.min_verifiable).check()
         if args.max_prompt_tokens < 1:
             raise ConfigError(f"--max-prompt-tokens must be positive, got {args.max_prompt_tokens}")
+        _check_judge(args)
         if args.revision is not None and (args.offline or not args.revision.strip()):
             raise ConfigError("--revision pins what is downloaded: give a branch, tag or commit id, "
                               "and drop --offline")
@@ -222,6 +239,13 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rl-question-form", default="both", metavar="{open,mc,both}",
                    help="records with options: open-ended prompt, multiple-choice prompt (letter as ground "
                         "truth), or both (default: %(default)s)")
+    m = p.add_argument_group("model in the loop (optional; an OpenAI-compatible server, key in $MEDPREP_API_KEY)")
+    m.add_argument("--judge-url", default=None, metavar="URL",
+                   help="judge endpoint, e.g. http://gpu-host:8000/v1: runs verify-references on the sample")
+    m.add_argument("--judge-model", default=None, metavar="NAME", help="model name the judge endpoint serves")
+    m.add_argument("--judge-votes", type=int, default=1, help="judge calls per record (default: %(default)s)")
+    m.add_argument("--verify-threshold", type=float, default=None, metavar="F",
+                   help="quarantine records whose own response the judge scores below F (0-1; default: keep all)")
 
 
 def _run_prepare(args: argparse.Namespace) -> dict:
@@ -245,6 +269,10 @@ def _run_prepare(args: argparse.Namespace) -> dict:
         min_verifiable=args.min_verifiable,
         rl_question_form=args.rl_question_form,
         revision=args.revision,
+        judge_url=args.judge_url,
+        judge_model=args.judge_model,
+        judge_votes=args.judge_votes,
+        verify_threshold=args.verify_threshold,
     )
 
 

@@ -18,6 +18,7 @@ from tasks.ingest.download import download_source
 from tasks.ingest.parse import parse_file
 from tasks.ingest.plan import parse_sources
 from tasks.ingest.sources import REGISTRY, build_registry
+from tasks.model.stage import judge_endpoint, verify_sample
 from tasks.quality.gate import run_gate
 from tasks.quality.pool import build_pool
 from tasks.sample import SampleConfig, sample_pool
@@ -59,6 +60,10 @@ def prepare(
     min_verifiable: float = 0.8,
     rl_question_form: str = "both",
     revision: str | None = None,
+    judge_url: str | None = None,
+    judge_model: str | None = None,
+    judge_votes: int = 1,
+    verify_threshold: float | None = None,
 ) -> dict:
     """Prepare gated, risk-balanced RL training data from medical QA sources.
 
@@ -68,18 +73,25 @@ def prepare(
     options is exported in. ``revision`` pins the ModelScope revision (branch, tag or commit id)
     downloaded; default: the dataset's default branch. The data card records the revision each
     file came from.
+
+    ``judge_url`` / ``judge_model`` (an OpenAI-compatible endpoint; key from ``MEDPREP_API_KEY``)
+    switch on the ``verify-references`` stage: a judge scores each sampled record's own response
+    against its short answer; ``verify_threshold`` quarantines records scoring below it. Off by
+    default: without an endpoint the run writes exactly what it wrote before.
     """
     cfg = SampleConfig(size=sample_size, seed=seed, min_high=min_high, min_low=min_low,
                        val_fraction=val_fraction, allow_out_of_range=allow_out_of_range,
                        rl_ground_truth=rl_ground_truth, min_verifiable=min_verifiable)
     return _prepare(sources, download, raw_dir, out_dir, cfg, custom_sources,
                     export_rl=export_rl, max_prompt_tokens=max_prompt_tokens, rl_question_form=rl_question_form,
-                    revision=revision)
+                    revision=revision, judge=judge_endpoint(judge_url, judge_model),
+                    judge_votes=judge_votes, verify_threshold=verify_threshold)
 
 
 def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleConfig,
              custom_sources: list[dict] | str | None, *, export_rl: bool, max_prompt_tokens: int,
-             rl_question_form: str = "both", revision: str | None = None) -> dict:
+             rl_question_form: str = "both", revision: str | None = None, judge: dict | None = None,
+             judge_votes: int = 1, verify_threshold: float | None = None) -> dict:
     registry = build_registry(custom_sources)  # this run's sources: built-ins + user-defined
     plan = parse_sources(sources, registry)
     cfg = replace(cfg, weights=plan.weights)
@@ -116,6 +128,13 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleCon
         report.publish_counts(label, sample.sample_file.path)
         progress.step("sample", f"{sample.report['drawn']:,} records drawn")
         quarantines = [p.quarantine_file for p in parsed] + [pool.dedup_quarantine_file]
+        if judge:  # model in the loop (opt-in): the judge checks each record's own reference response
+            verified = verify_sample(sample, work, judge, votes=judge_votes, threshold=verify_threshold)
+            sample = verified.sample
+            quarantines.append(verified.quarantine_file)
+            rep = verified.report
+            log().info(f"verify-references: {rep['judged']:,} of {rep['with_reference']:,} judged, "
+                          f"agreement {rep['agreement']}, {rep.get('quarantined', 0):,} quarantined")
         card_ctx = card_context(_version(), files, downloads, parsed, pool, gate, asdict(cfg), sample, registry)
         written = write_outputs(sample, quarantines, out_dir, card_ctx, export_rl=export_rl,
                                 max_prompt_tokens=max_prompt_tokens, rl_question_form=rl_question_form)

@@ -80,6 +80,15 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class ModelStep:
+    """A model stage's outcome: the sample it keeps, what it quarantined, and its report."""
+
+    sample: Sample
+    quarantine_file: FileRef
+    report: dict
+
+
+@dataclass(frozen=True)
 class Written:
     """What ``write-outputs`` published under the output folder.
 

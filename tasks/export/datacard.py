@@ -235,6 +235,37 @@ def output_files_table(ctx: dict) -> str:
     return md_table(["file", "rows", "sha256"], rows)
 
 
+def verifier_block(rep: dict | None) -> str:
+    """The judge's agreement with each source's own reference responses (empty: stage off).
+
+    The endpoint's URL and model are shown; the API key never reaches the report."""
+    if not rep:
+        return ""
+    ep = rep["endpoint"]
+    lines = [
+        f"Judge `{md_text(ep['model'])}` at `{md_text(ep['base_url'])}`, prompt `{rep['prompt_version']}`, "
+        f"{rep['votes']} vote(s) per record. Agreement = share of records whose own response the judge "
+        "called correct against the short reference answer.",
+        "",
+        md_table(["", "records"], [
+            ["with a reference answer", f"{rep['with_reference']:,}"],
+            ["judged", f"{rep['judged']:,}"],
+            ["not judged (request failed or no verdict; kept)", f"{rep['unjudged']:,}"],
+            ["agreement", "-" if rep["agreement"] is None else f"{rep['agreement']:.1%}"],
+            ["threshold", "none" if rep["threshold"] is None else f"{rep['threshold']}"],
+            ["quarantined (verifier_rejected_reference)", f"{rep.get('quarantined', 0):,}"],
+        ]),
+    ]
+    if rep["agreement_by_source"]:
+        lines += ["", md_table(["source", "judged", "agreement"], [
+            [s, f"{v['judged']:,}", f"{v['agreement']:.1%}"] for s, v in sorted(rep["agreement_by_source"].items())])]
+    c = rep.get("client", {})
+    if c:
+        lines += ["", f"Requests: {c.get('requests', 0):,} sent, {c.get('cache_hits', 0):,} served from cache, "
+                      f"{c.get('errors', 0):,} failed."]
+    return "\n".join(lines)
+
+
 def card_blocks(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> dict:
     """Every block the template places, each rendered by its own small function."""
     params, by_source = sampling_tables(ctx)
@@ -266,6 +297,7 @@ def card_blocks(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> dict:
         "output_files": output_files_table(ctx),
         "rl": rl_lines(ctx.get("rl")),
         "rl_by_source": rl_source_table(ctx.get("rl"), ctx["sample"].report),
+        "verifier": verifier_block(ctx["sample"].report.get("verify_references")),
     }
 
 

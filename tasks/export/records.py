@@ -52,12 +52,15 @@ def output_expr() -> pl.Expr:
 
 def training_records(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
     """Canonical records -> ``input`` / ``output`` / ``meta`` rows."""
+    frame = frame.lazy()
+    # a model stage's results ride along in meta only when a model stage ran (tasks/model/)
+    meta = META_FIELDS + ([S.MODEL] if S.MODEL in frame.collect_schema().names() else [])
     return (
-        frame.lazy()
+        frame
         .with_columns(has_reasoning().alias(HAS_REASONING))
         .select(
             pl.col(S.QUESTION).alias("input"),
             output_expr().alias("output"),
-            pl.struct(META_FIELDS).alias("meta"),
+            pl.struct(meta).alias("meta"),
         )
     )
