@@ -6,9 +6,11 @@ machine and run from anywhere; Ray workers, whose working directory differs, sti
 files. The reward module they name is ``out_dir/reward.py`` — a byte copy of
 ``tasks/export/rl/reward.py`` (standard library only), loaded by the trainers by file path:
 
-* verl: ``custom_reward_function.path=$PWD/reward.py custom_reward_function.name=compute_score``
-  (newer verl releases moved the group to ``reward.custom_reward_function``: set
-  ``VERL_REWARD_PREFIX=reward.custom_reward_function``).
+* verl 0.9.x: ``reward.custom_reward_function.path=$PWD/reward.py`` and ``.name=compute_score``
+  (0.9's main_ppo reads only this group; for verl 0.5-0.6 set
+  ``VERL_REWARD_PREFIX=custom_reward_function``), plus the per-GPU micro batch sizes
+  validate_config requires (``MICRO_BATCH_PER_GPU``, default 4); ``data.truncation`` is dropped
+  (read by nothing in 0.9.1).
 * OpenRLHF: ``--remote_rm_url $PWD/reward.py`` (a ``.py`` path is imported and its
   ``reward_func`` called), with ``--input_key input --label_key label --apply_chat_template``.
 
@@ -43,7 +45,10 @@ N_GPUS="${{N_GPUS:-8}}"
 
 VERL_TEMPLATE = (
     _HEADER
-    + """REWARD_PREFIX="${{VERL_REWARD_PREFIX:-custom_reward_function}}"
+    + """# Targets verl 0.9.x (keys as read by verl 0.9.1's main_ppo and validate_config).
+# Older verl (0.5-0.6) read the top-level group: VERL_REWARD_PREFIX=custom_reward_function.
+REWARD_PREFIX="${{VERL_REWARD_PREFIX:-reward.custom_reward_function}}"
+MICRO_BATCH="${{MICRO_BATCH_PER_GPU:-4}}"
 exec python3 -m verl.trainer.main_ppo \\
   algorithm.adv_estimator="${{ADV_ESTIMATOR:-gae}}" \\
   data.train_files="$PWD/verl/train.parquet" \\
@@ -52,10 +57,13 @@ exec python3 -m verl.trainer.main_ppo \\
   data.max_prompt_length={max_prompt} \\
   data.max_response_length={max_response} \\
   data.filter_overlong_prompts=True \\
-  data.truncation=error \\
   data.train_batch_size="${{TRAIN_BATCH_SIZE:-256}}" \\
   actor_rollout_ref.model.path="$MODEL_PATH" \\
+  actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu="$MICRO_BATCH" \\
+  actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu="$MICRO_BATCH" \\
+  actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu="$MICRO_BATCH" \\
   critic.model.path="$MODEL_PATH" \\
+  critic.ppo_micro_batch_size_per_gpu="$MICRO_BATCH" \\
   "$REWARD_PREFIX.path=$PWD/{reward}" \\
   "$REWARD_PREFIX.name={func}" \\
   trainer.n_gpus_per_node="$N_GPUS" \\

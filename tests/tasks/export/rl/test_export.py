@@ -266,7 +266,12 @@ def test_launch_scripts_reference_existing_files(exported, tmp_path, script, fun
     referenced = {Path(p).relative_to(out.resolve()).as_posix() for p in paths}
     if script == "verl_ppo.sh":
         assert referenced == {"verl/train.parquet", "verl/val.parquet", "reward.py"}
-        assert f"custom_reward_function.name={func}" in args and "data.max_prompt_length=1024" in args
+        # verl 0.9.x reads only reward.custom_reward_function; validate_config needs the micro batches
+        assert f"reward.custom_reward_function.name={func}" in args and "data.max_prompt_length=1024" in args
+        keys = {a.split("=", 1)[0] for a in args}
+        assert {"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu", "critic.ppo_micro_batch_size_per_gpu",
+                "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu"} <= keys
+        assert "data.truncation" not in keys
     else:
         assert referenced == {"openrlhf/train.jsonl", "openrlhf/val.jsonl", "reward.py"}
         for flag, value in (("--input_key", "input"), ("--label_key", "label"), ("--prompt_max_len", "1024")):
