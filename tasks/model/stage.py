@@ -21,7 +21,7 @@ from tasks.model.common import write_frames
 from tasks.model.verify_stage import verify_references
 
 
-def judge_endpoint(url: str | None, model: str | None, concurrency: int = 8) -> dict | None:
+def judge_endpoint(url: str | None, model: str | None) -> dict | None:
     """The flow's judge parameters as an endpoint dict (None: stage off). No key: it stays in the env."""
     if not url:
         return None
@@ -29,7 +29,7 @@ def judge_endpoint(url: str | None, model: str | None, concurrency: int = 8) -> 
         from tasks.core.errors import ConfigError
 
         raise ConfigError(f"judge_url {url!r} needs judge_model (the model name the server serves)")
-    return {"base_url": url, "model": model, "concurrency": concurrency}
+    return {"base_url": url, "model": model}
 
 
 @task(name="verify-references", cache_policy=FILES, persist_result=True)

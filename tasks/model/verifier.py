@@ -7,26 +7,23 @@ sha256 of both files, recorded with every verdict. The judge answers one word ("
 indices, so distinct cache keys) and the score is the share of "Correct" among parsed votes.
 
 Used by the ``verify-references`` stage (each record's own response against its short answer; the
-card reports agreement, ``threshold`` quarantines records below it), by the chain stage, by
-``tasks/export/rl/verifier_reward.py`` (the trainer-side reward; stdlib copy of the prompt + parser,
-kept equal by test) and by ``eval/verifier_eval.py``.
+card reports agreement, ``threshold`` quarantines records below it). The trainer-side reward
+``tasks/export/rl/verifier_reward.py`` (standard library) holds a copy of the prompts, kept equal by
+test, and the verdict parser this module imports.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from functools import cache
 from importlib import resources
 
+# the verdict parser's one definition is the stdlib reward file trainers load by path
+from tasks.export.rl.verifier_reward import parse_verdict
 from tasks.model.client import ChatClient, Reply, Request, Sampling, Stats
 
 PROMPTS = "tasks.model.prompts"
 JUDGE_SAMPLING = Sampling(temperature=0.0, max_tokens=8)
-
-_VERDICT_RE = re.compile(r"\b(incorrect|correct|wrong|right|yes|no)\b|不正确|不一致|错误|正确|一致", re.I)
-_TRUE = {"correct", "right", "yes", "正确", "一致"}
-
 
 @cache
 def prompt_text(name: str) -> str:
@@ -53,16 +50,6 @@ def judge_request(question: str | None, response: str, ground_truth: str, langua
     content = (text.replace("{question}", question or "-").replace("{ground_truth}", str(ground_truth))
                .replace("{response}", response))
     return Request.chat([{"role": "user", "content": content}], sample=vote, **sampling.params(vote))
-
-
-def parse_verdict(text: str | None) -> bool | None:
-    """True / False from the judge's last verdict word, None when it gave none."""
-    if not text:
-        return None
-    words = [m.group(0).lower() for m in _VERDICT_RE.finditer(text)]
-    if not words:
-        return None
-    return words[-1] in _TRUE
 
 
 def judge(client: ChatClient, items: list[tuple[str | None, str, str, str | None]], votes: int = 1,
