@@ -96,8 +96,8 @@ def test_containment_floor_en_and_zh():
     # the conclusion first, a long explanation after it: still right
     verbose = "This is most consistent with parvovirus B19 infection; " + "the reticulocyte count is low. " * 30
     assert R.correctness(verbose, "Parvovirus B19 infection") >= R.CONTAIN_SCORE
-    # the answer only deep inside a long essay: the lower floor
-    essay = "Many things are possible here. " * 30 + "parvovirus B19 infection"
+    # the answer only in the middle of a long essay (not its conclusion): the lower floor
+    essay = "Many things are possible here. " * 15 + "Parvovirus B19 infection. " + "Many things are possible here. " * 15
     assert R.correctness(essay, "Parvovirus B19 infection") == pytest.approx(R.CONTAIN_LATE_SCORE)
     assert R.correctness("Upper gastrointestinal bleeds", "upper gastrointestinal bleed") == 1.0  # plural
 
@@ -137,7 +137,7 @@ def test_no_false_letter_from_articles_and_genus():
         (resp("C"), "D", R.MIN_WELL_FORMED),
         ("D", "D", 0.0),  # right but malformed
         (resp("风湿热", "咽痛后游走性关节痛"), "风湿热", 1.0),
-        (resp("类风湿关节炎", "关节痛"), "风湿热", None),  # partial: strictly between 0.1 and 1
+        (resp("风湿性关节炎", "关节痛"), "风湿热", None),  # partial: strictly between 0.1 and 1
         ("风湿热", "风湿热", 0.0),
     ],
 )
@@ -234,3 +234,98 @@ def test_module_import_is_light():
 )
 def test_letter_markers_and_letter_sets(answer, gt, expected):
     assert R.correctness(answer, gt) == expected
+
+
+# ------------------------------------------------- free text: conclusion, hedges, negation, synonyms
+COT = "Let me think.\n\nParvovirus B19 infection could explain the rash. The anemia is microcytic, though.\n\n"
+
+
+@pytest.mark.parametrize(
+    "answer, gt, right",
+    [
+        # a mention in the reasoning, another conclusion: the conclusion decides
+        (COT + "So, in conclusion, this is iron deficiency anemia.", "Parvovirus B19 infection", False),
+        (COT + "So, in conclusion, this is iron deficiency anemia.", "Iron deficiency anemia", True),
+        # a conclusion stated last (chain-of-thought style) counts
+        (COT + "Everything fits iron deficiency anemia.", "Iron deficiency anemia", True),
+        # an explicit final answer overrides earlier mentions and the first sentence
+        ("Parvovirus B19 infection is tempting.\nFinal answer: iron deficiency anemia", "Parvovirus B19 infection", False),
+        ("Parvovirus B19 infection is tempting.\n**Final Answer:**\n\nIron deficiency anemia.", "Iron deficiency anemia", True),
+        ("先考虑风湿热。\n\n综上，最终答案是：类风湿关节炎。", "风湿热", False),
+        ("先考虑类风湿关节炎。\n\n答案是风湿热。", "风湿热", True),
+    ],
+)
+def test_the_conclusion_decides(answer, gt, right):
+    assert (R.correctness(answer, gt) > 0.5) is right
+
+
+@pytest.mark.parametrize(
+    "answer, gt",
+    [
+        ("It could be parvovirus B19 infection, iron deficiency or folate deficiency.", "Parvovirus B19 infection"),
+        ("Either radial nerve palsy or a stroke.", "Radial nerve palsy"),
+        ("Withhold it for about 5 to 7 days before surgery.", "7 days"),
+        ("Withhold it for 5-7 days.", "7 days"),
+        ("Withhold it for 7 to 10 days.", "7 days"),
+        ("可能是风湿热或类风湿关节炎。", "风湿热"),
+    ],
+)
+def test_a_hedged_list_is_not_a_choice(answer, gt):
+    score = R.correctness(answer, gt)
+    assert 0.0 < score <= R.HEDGE_SCORE  # some credit for being close, never a pass
+    chosen = answer.replace(" or folate deficiency", "").replace("Either ", "").replace(" or a stroke", "")
+    chosen = chosen.replace("about 5 to ", "").replace("5-", "").replace(" to 10", "").replace("或类风湿关节炎", "")
+    assert R.correctness(chosen, gt) >= R.CONTAIN_SCORE  # the same sentence without the alternatives passes
+
+
+@pytest.mark.parametrize(
+    "answer, gt",
+    [
+        ("Decomposition is fastest in water, not soil.", "Soil"),
+        ("The findings rule out parvovirus B19 infection.", "Parvovirus B19 infection"),
+        ("This isn't a radial nerve palsy.", "Radial nerve palsy"),
+        ("Parvovirus B19 infection is unlikely.", "Parvovirus B19 infection"),
+        ("患者不是风湿热。", "风湿热"),
+        ("可以排除风湿热。", "风湿热"),
+        ("非霍奇金淋巴瘤。", "霍奇金淋巴瘤"),
+        # a negative reference needs a negative answer
+        ("Neostigmine crosses the blood-brain barrier.", "Neostigmine does not cross the blood-brain barrier"),
+    ],
+)
+def test_negation_of_the_reference_is_wrong(answer, gt):
+    assert R.correctness(answer, gt) < 0.5
+    assert R.compute_score("x", resp(answer), gt) <= (R.MIN_WELL_FORMED + 1) / 2
+
+
+def test_negation_words_that_do_not_negate():
+    assert R.correctness("Not only fever but parvovirus B19 infection explains it.", "Parvovirus B19 infection") >= R.CONTAIN_SCORE
+    assert R.correctness("Neostigmine does not cross the blood brain barrier.", "Neostigmine does not cross the blood-brain barrier") >= R.CONTAIN_SCORE
+    # a negated question answered with "X is not ...": the negation after the answer is not read
+    assert R.correctness("Myocardial infarction is not a cause of constrictive pericarditis.", "Myocardial infarction") >= R.CONTAIN_SCORE
+
+
+@pytest.mark.parametrize(
+    "answer, gt",
+    [
+        ("The patient had a heart attack.", "Myocardial infarction"),
+        ("Give paracetamol.", "Acetaminophen"),
+        ("Caesarean section.", "Cesarean section"),
+        ("Bacillus anthracis", "Bacillus anthracus"),  # Latin ending misspelt in the reference
+        ("Induction of labour.", "Induce labor"),
+        ("诊断为心梗。", "心肌梗死"),
+        ("Propranolol is the drug of choice.", "Beta blocker"),  # more specific than the reference
+        ("The main risk is neutropenia.", "Bone marrow suppression"),
+        ("Congestive heart failure.", "Heart failure"),  # a longer term contains the reference
+        ("乙型肝炎。", "肝炎"),
+    ],
+)
+def test_synonyms_spelling_variants_and_more_specific_terms(answer, gt):
+    assert R.correctness(answer, gt) >= R.CONTAIN_SCORE
+
+
+def test_a_broader_answer_does_not_match_a_more_specific_reference():
+    assert R.correctness("A beta blocker.", "Propranolol") < 0.5
+    assert R.correctness("Heart failure.", "Congestive heart failure") < 0.9
+    assert R.correctness("Dysphasia.", "Dysphagia") == 0.0  # one letter apart, different things
+    # a known term that shares characters with the reference is one concept, not its characters
+    assert R.correctness("类风湿关节炎", "风湿热") == 0.0
