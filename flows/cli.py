@@ -10,6 +10,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_RAW = REPO / "data" / "samples"
+DEMO_BENCHMARKS = REPO / "data" / "benchmark-samples"  # synthetic test files in the benchmarks' formats
 
 SOURCES_HELP = """\
 SOURCES: a registry key (medical-o1), a comma list (medical-o1,delicate-medical) or
@@ -145,6 +146,10 @@ def check_args(args: argparse.Namespace) -> None:
         if args.max_prompt_tokens < 1:
             raise ConfigError(f"--max-prompt-tokens must be positive, got {args.max_prompt_tokens}")
         _check_judge(args)
+        if args.benchmarks_dir is not None and not Path(args.benchmarks_dir).is_dir():
+            raise ConfigError(f"--benchmarks-dir {args.benchmarks_dir}: folder does not exist. Put the benchmark "
+                              "test files there (see docs/decontamination.md), or leave the flag out to use "
+                              "data/benchmarks when it exists")
         if args.revision is not None and (args.offline or not args.revision.strip()):
             raise ConfigError("--revision pins what is downloaded: give a branch, tag or commit id, "
                               "and drop --offline")
@@ -239,6 +244,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rl-question-form", default="both", metavar="{open,mc,both}",
                    help="records with options: open-ended prompt, multiple-choice prompt (letter as ground "
                         "truth), or both (default: %(default)s)")
+    p.add_argument("--benchmarks-dir", default=None, metavar="DIR",
+                   help="evaluation benchmarks' test files (MedQA, MedMCQA, PubMedQA, CMB, CMExam, MMLU, any "
+                        "question file): overlapping records are quarantined as contaminated (default: "
+                        "'benchmarks' next to --raw-dir, i.e. data/benchmarks, skipped when absent)")
     m = p.add_argument_group("model in the loop (optional; an OpenAI-compatible server, key in $MEDPREP_API_KEY)")
     m.add_argument("--judge-url", default=None, metavar="URL",
                    help="judge endpoint, e.g. http://gpu-host:8000/v1: runs verify-references on the sample")
@@ -273,6 +282,7 @@ def _run_prepare(args: argparse.Namespace) -> dict:
         judge_model=args.judge_model,
         judge_votes=args.judge_votes,
         verify_threshold=args.verify_threshold,
+        benchmarks_dir=args.benchmarks_dir,
     )
 
 
@@ -347,6 +357,7 @@ def main(argv: list[str] | None = None, prog: str = "medprep") -> int:
 
             result = prepare(
                 sources="all", download=False, raw_dir=str(DEMO_RAW), out_dir=args.out_dir, seed=args.seed,
+                benchmarks_dir=str(DEMO_BENCHMARKS),
             )
             _summary(result, args.out_dir, synthetic=True)
         elif args.command == "prepare-rl":

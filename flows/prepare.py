@@ -19,6 +19,7 @@ from tasks.ingest.parse import parse_file
 from tasks.ingest.plan import parse_sources
 from tasks.ingest.sources import REGISTRY, build_registry
 from tasks.model.stage import judge_endpoint, verify_sample
+from tasks.quality.decontam import decontaminate, resolve_benchmarks_dir
 from tasks.quality.gate import run_gate
 from tasks.quality.pool import build_pool
 from tasks.sample import SampleConfig, sample_pool
@@ -64,6 +65,7 @@ def prepare(
     judge_model: str | None = None,
     judge_votes: int = 1,
     verify_threshold: float | None = None,
+    benchmarks_dir: str | None = None,
 ) -> dict:
     """Prepare gated, risk-balanced RL training data from medical QA sources.
 
@@ -78,6 +80,11 @@ def prepare(
     switch on the ``verify-references`` stage: a judge scores each sampled record's own response
     against its short answer; ``verify_threshold`` quarantines records scoring below it. Off by
     default: without an endpoint the run writes exactly what it wrote before.
+
+    ``benchmarks_dir`` holds the evaluation benchmarks' test files (docs/decontamination.md);
+    pool records whose question overlaps one are quarantined as ``contaminated:<benchmark>:<item>``.
+    Default: ``benchmarks`` next to ``raw_dir`` (``data/benchmarks``), skipped with a note when
+    that folder is absent; a folder given explicitly must exist.
     """
     cfg = SampleConfig(size=sample_size, seed=seed, min_high=min_high, min_low=min_low,
                        val_fraction=val_fraction, allow_out_of_range=allow_out_of_range,
@@ -85,17 +92,20 @@ def prepare(
     return _prepare(sources, download, raw_dir, out_dir, cfg, custom_sources,
                     export_rl=export_rl, max_prompt_tokens=max_prompt_tokens, rl_question_form=rl_question_form,
                     revision=revision, judge=judge_endpoint(judge_url, judge_model),
-                    judge_votes=judge_votes, verify_threshold=verify_threshold)
+                    judge_votes=judge_votes, verify_threshold=verify_threshold,
+                    benchmarks_dir=benchmarks_dir)
 
 
 def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleConfig,
              custom_sources: list[dict] | str | None, *, export_rl: bool, max_prompt_tokens: int,
              rl_question_form: str = "both", revision: str | None = None, judge: dict | None = None,
-             judge_votes: int = 1, verify_threshold: float | None = None) -> dict:
+             judge_votes: int = 1, verify_threshold: float | None = None,
+             benchmarks_dir: str | None = None) -> dict:
     registry = build_registry(custom_sources)  # this run's sources: built-ins + user-defined
     plan = parse_sources(sources, registry)
     cfg = replace(cfg, weights=plan.weights)
     cfg.check()
+    bench_dir = resolve_benchmarks_dir(benchmarks_dir, raw_dir)
     work = str(Path(out_dir) / ".work")
     label = report.plan_label(plan)
     progress = report.Progress(label)
@@ -121,6 +131,11 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleCon
         progress.step("parse", f"{sum(p.records for p in parsed):,} records, {sum(p.quarantined for p in parsed):,} quarantined")
         pool = build_pool(parsed, work)
         progress.step("pool", f"{pool.records:,} records after dedup")
+        decontam = decontaminate(pool, bench_dir, work)
+        pool = decontam.pool
+        progress.step("decontaminate", decontam.note or (
+            f"{decontam.contaminated:,} of {decontam.counts['in']:,} records contaminated "
+            f"({sum(f['items'] for f in decontam.files):,} benchmark questions in {decontam.benchmarks_dir})"))
         gate = run_gate(pool.pool_file.path)
         report.publish_gate(label, gate)
         progress.step("gate", f"{sum(g['success'] for g in gate)}/{len(gate)} expectations passed")
@@ -128,6 +143,8 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleCon
         report.publish_counts(label, sample.sample_file.path)
         progress.step("sample", f"{sample.report['drawn']:,} records drawn")
         quarantines = [p.quarantine_file for p in parsed] + [pool.dedup_quarantine_file]
+        if decontam.quarantine_file:
+            quarantines.append(decontam.quarantine_file)
         if judge:  # model in the loop (opt-in): the judge checks each record's own reference response
             verified = verify_sample(sample, work, judge, votes=judge_votes, threshold=verify_threshold)
             sample = verified.sample
@@ -135,7 +152,8 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleCon
             rep = verified.report
             log().info(f"verify-references: {rep['judged']:,} of {rep['with_reference']:,} judged, "
                           f"agreement {rep['agreement']}, {rep.get('quarantined', 0):,} quarantined")
-        card_ctx = card_context(_version(), files, downloads, parsed, pool, gate, asdict(cfg), sample, registry)
+        card_ctx = card_context(_version(), files, downloads, parsed, pool, gate, asdict(cfg), sample, registry,
+                                decontam=decontam)
         written = write_outputs(sample, quarantines, out_dir, card_ctx, export_rl=export_rl,
                                 max_prompt_tokens=max_prompt_tokens, rl_question_form=rl_question_form)
         rl = written.rl

@@ -266,6 +266,33 @@ def verifier_block(rep: dict | None) -> str:
     return "\n".join(lines)
 
 
+def decontam_block(dec) -> str:
+    """'Decontamination' section: the benchmark files read (name, file, items), the method, and
+    per benchmark how many pool records were quarantined as contaminated (``dec``: the
+    decontaminate task's result; None when the run predates the stage)."""
+    if dec is None:
+        return "- not run"
+    lines = []
+    if not dec.ran:
+        lines += [f"- {md_text(dec.note)}", ""]
+    else:
+        c = dec.counts
+        lines += [f"Pool records checked against the benchmark test files in `{dec.benchmarks_dir}`: "
+                  f"{c['in']:,} in, {c['kept']:,} kept, {dec.contaminated:,} quarantined as "
+                  "`contaminated:<benchmark>:<item id>` (question and answer kept in the quarantine file).", ""]
+    if dec.files:
+        lines += ["Benchmark files read:", "",
+                  md_table(["benchmark", "file", "items", "sha256 (short)", "note"],
+                           [[f["benchmark"] or "-", f["file"], f"{f['items']:,}", f"`{f['sha256'][:12]}`", f["note"]]
+                            for f in dec.files]), ""]
+    if dec.ran:
+        lines += [f"Method: {md_text(dec.settings['method'])} (docs/decontamination.md).", "",
+                  md_table(["benchmark", "items", "too short to check", "items matched", "records quarantined"],
+                           [[b, f"{v['items']:,}", f"{v['too_short']:,}", f"{v['items_matched']:,}", f"{v['records']:,}"]
+                            for b, v in sorted(dec.by_benchmark.items())]), ""]
+    return "\n".join(lines).rstrip("\n")
+
+
 def card_blocks(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> dict:
     """Every block the template places, each rendered by its own small function."""
     params, by_source = sampling_tables(ctx)
@@ -282,6 +309,7 @@ def card_blocks(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> dict:
         "parsing": parsing_table(ctx),
         "quarantine": quarantine_table(ctx),
         "dedup": dedup_table(ctx),
+        "decontam": decontam_block(ctx.get("decontam")),
         "gate": gate_table(ctx),
         "sampling_params": params,
         "sampling_by_source": by_source,
@@ -322,9 +350,10 @@ def render(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> str:
 
 
 def card_context(version: str, files: list[dict], downloads: dict, parsed: list[ParsedFile], pool: Pool,
-                 gate: list[dict], cfg: dict, sample: Sample, registry=None) -> dict:
+                 gate: list[dict], cfg: dict, sample: Sample, registry=None, decontam=None) -> dict:
     """What the card needs from the run's steps (the written files are added later);
-    ``registry`` is the run's source registry (built-ins when None)."""
+    ``registry`` is the run's source registry (built-ins when None); ``decontam`` the
+    decontaminate task's result."""
     from tasks.ingest.sources import REGISTRY
 
     registry = registry or REGISTRY
@@ -342,6 +371,7 @@ def card_context(version: str, files: list[dict], downloads: dict, parsed: list[
         "gate": gate,
         "sample_config": cfg,
         "sample": sample,
+        "decontam": decontam,
     }
 
 

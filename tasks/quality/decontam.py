@@ -434,20 +434,33 @@ def read_benchmarks(bench_dir: str | Path) -> tuple[pl.DataFrame, list[dict]]:
 
 
 # ------------------------------------------------------------------------------ the task
+REASON_KIND = "contaminated"
+METHOD = (f"question-text overlap after NFKC / lowercase / whitespace normalisation: {N_WORDS}-word n-grams "
+          f"(text without Chinese characters), {N_CHARS}-character n-grams (text with Chinese characters, "
+          "spaces and punctuation removed); one shared n-gram is enough. Benchmark questions shorter than "
+          f"that are matched whole down to {MIN_WORDS} words / {MIN_CHARS} characters (shorter ones are too "
+          "generic and not checked); a benchmark n-gram found in more than {max_matches} pool records is "
+          "boilerplate and not counted")
+
+
 @dataclass(frozen=True)
 class Decontam:
     """What the decontamination stage did: the pool it hands on, its quarantine and the counts.
 
-    ``ran`` is False when the benchmarks folder does not exist (the pool is passed through).
+    ``ran`` is False when there was nothing to check against (no benchmarks folder, or no
+    benchmark question in it): the pool is passed through and ``note`` says why. ``counts`` has
+    the step's counters like the other steps: ``in``, ``kept`` and ``dropped`` by reason kind.
     """
 
     pool: Pool
     quarantine_file: FileRef | None
     ran: bool
     benchmarks_dir: str
+    note: str = ""
     files: list[dict] = field(default_factory=list)
     by_benchmark: dict = field(default_factory=dict)
     contaminated: int = 0
+    counts: dict = field(default_factory=dict)
     settings: dict = field(default_factory=dict)
 
 
@@ -461,17 +474,56 @@ def _quarantine(bad: pl.DataFrame) -> pl.DataFrame:
     return dedup_quarantine(bad).cast(S.QUARANTINE_SCHEMA)
 
 
-@task(name="decontaminate", cache_policy=DECONTAM, persist_result=True)
-def decontaminate(pool: Pool, benchmarks_dir: str, work_dir: str, max_matches: int = MAX_MATCHES) -> Decontam:
-    """Quarantine pool records whose question overlaps a benchmark question under ``benchmarks_dir``;
-    a missing folder passes the pool through untouched."""
-    logger = log()
-    settings = {"n_words": N_WORDS, "n_chars": N_CHARS, "min_words": MIN_WORDS, "min_chars": MIN_CHARS,
-                "max_matches": max_matches}
+def resolve_benchmarks_dir(benchmarks_dir: str | None, raw_dir: str) -> str:
+    """The benchmarks folder of a run: ``benchmarks_dir`` when given (it must exist: a typo must not
+    silently skip the check), else ``benchmarks`` next to ``raw_dir`` (``data/benchmarks``), which
+    may be absent (the stage then says it did not run)."""
+    from tasks.core.errors import ConfigError
+
+    if benchmarks_dir is None:
+        return str(Path(raw_dir).parent / "benchmarks")
     if not Path(benchmarks_dir).is_dir():
-        return Decontam(pool=pool, quarantine_file=None, ran=False, benchmarks_dir=benchmarks_dir, settings=settings)
+        raise ConfigError(missing_dir_message(benchmarks_dir))
+    return benchmarks_dir
+
+
+def missing_dir_message(benchmarks_dir: str) -> str:
+    """The one line for a --benchmarks-dir / benchmarks_dir that is not a folder."""
+    return (f"--benchmarks-dir {benchmarks_dir}: folder does not exist. Put the benchmark test files there "
+            "(see docs/decontamination.md), or leave the flag out to use data/benchmarks when it exists")
+
+
+def shown_dir(path: str) -> str:
+    """The benchmarks folder as the card shows it: as given when relative, else ``…/<name>`` (the
+    card holds no absolute paths: the same inputs give the same bytes on any machine)."""
+    p = Path(path)
+    return p.as_posix() if not p.is_absolute() else f"…/{p.name}"
+
+
+@task(name="decontaminate", cache_policy=DECONTAM, persist_result=True)
+def decontaminate(pool: Pool, benchmarks_dir: str, work_dir: str, max_matches: int = MAX_MATCHES,
+                  shown: str | None = None) -> Decontam:
+    """Quarantine pool records whose question overlaps a benchmark question under ``benchmarks_dir``
+    (reason ``contaminated:<benchmark>:<item id>``); a missing or empty folder passes the pool
+    through untouched and says so. ``shown`` is the folder as reports name it."""
+    logger = log()
+    shown = shown or shown_dir(benchmarks_dir)
+    settings = {"n_words": N_WORDS, "n_chars": N_CHARS, "min_words": MIN_WORDS, "min_chars": MIN_CHARS,
+                "max_matches": max_matches, "method": METHOD.format(max_matches=max_matches)}
+    passthrough = {"in": pool.records, "kept": pool.records, "dropped": {}}
+    if not Path(benchmarks_dir).is_dir():
+        note = (f"not run: no benchmarks folder at {shown} (put the benchmark test files you report on there, "
+                "or pass --benchmarks-dir)")
+        logger.info("decontaminate: %s", note)
+        return Decontam(pool=pool, quarantine_file=None, ran=False, benchmarks_dir=shown, note=note,
+                        counts=passthrough, settings=settings)
     t0 = time.perf_counter()
     questions, files = read_benchmarks(benchmarks_dir)
+    if questions.is_empty():
+        note = f"not run: no benchmark questions in {shown} ({len(files)} data files)"
+        logger.info("decontaminate: %s", note)
+        return Decontam(pool=pool, quarantine_file=None, ran=False, benchmarks_dir=shown, note=note, files=files,
+                        counts=passthrough, settings=settings)
     index = build_index(questions)
     frame = pl.read_parquet(pool.pool_file.path)
     kept, bad, hits = contamination(frame, index, max_matches=max_matches)
@@ -485,10 +537,11 @@ def decontaminate(pool: Pool, benchmarks_dir: str, work_dir: str, max_matches: i
     lookup = lambda f, b: dict(f.iter_rows()).get(b, 0)  # noqa: E731
     by_benchmark = {b: {"items": lookup(items_per, b), "too_short": index.too_short.get(b, 0),
                         "items_matched": lookup(hit_items, b), "records": lookup(per, b)} for b in names}
+    counts = {"in": frame.height, "kept": kept.height, "dropped": {REASON_KIND: bad.height} if bad.height else {}}
     logger.info("decontaminate: %d benchmark questions in %d files; %d of %d pool records contaminated in %.2fs",
                 questions.height, len(files), bad.height, frame.height, time.perf_counter() - t0)
     result_pool = pool if new_pool is None else Pool(
         pool_file=FileRef.of(new_pool), dedup_quarantine_file=pool.dedup_quarantine_file,
         before_dedup=pool.before_dedup, records=kept.height, dedup=pool.dedup)
-    return Decontam(pool=result_pool, quarantine_file=FileRef.of(q), ran=True, benchmarks_dir=benchmarks_dir,
-                    files=files, by_benchmark=by_benchmark, contaminated=bad.height, settings=settings)
+    return Decontam(pool=result_pool, quarantine_file=FileRef.of(q), ran=True, benchmarks_dir=shown,
+                    files=files, by_benchmark=by_benchmark, contaminated=bad.height, counts=counts, settings=settings)

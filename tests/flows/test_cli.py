@@ -81,6 +81,8 @@ ARGUMENT_ERRORS = [
     (["prepare", "medical-o1", "--offline", "--rl-ground-truth", "verified"], "--rl-ground-truth must be one of verifiable, prefer, any"),
     (["prepare", "medical-o1", "--offline", "--min-verifiable", "1.5"], "min_verifiable must be a share in [0, 1]"),
     (["prepare", "medical-o1", "--offline", "--rl-question-form", "multiple"], "--rl-question-form must be one of open, mc, both"),
+    (["prepare", "medical-o1", "--offline", "--raw-dir", "data/samples", "--benchmarks-dir", "no/such/folder"],
+     "--benchmarks-dir no/such/folder: folder does not exist"),
 ]
 
 

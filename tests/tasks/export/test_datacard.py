@@ -42,7 +42,7 @@ def test_card_blocks_in_order_and_escaped():
     sample, pool = _frames()
     card = datacard.render(_ctx(), sample, pool)
     heads = [line for line in card.splitlines() if line.startswith("## ")]
-    assert heads == ["## Summary", "## Warnings", "## Provenance", "## Parsing and quarantine", "## Dedup",
+    assert heads == ["## Summary", "## Warnings", "## Provenance", "## Parsing and quarantine", "## Dedup", "## Decontamination",
                      "## Gate (Great Expectations)", "## Sampling", "## Counts in the sample", "## Lengths in the sample",
                      "## Risk labeller", "## Output files"]
     assert "- asked &lt;5&gt;" in card and "prepared by medprep 9.9." in card
