@@ -158,7 +158,7 @@ CONTAIN_WINDOW = 48  # ... that many tokens (the conclusion usually comes first)
 CONTAIN_LATE_SCORE = 0.5  # floor when it appears only after the window
 SPAN_MAX_REF_TOKENS = 32  # span matching for short references only (not whole reference responses)
 
-_END_TOKENS = re.compile(r"(?:\s*(?:<\|im_end\|>|<\|endoftext\|>|<\|eot_id\|>|</s>|<\|end\|>))+\s*$")
+_END_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>", "<|end|>")
 _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
 
@@ -213,13 +213,22 @@ def _think_in_prompt() -> bool:
     return os.environ.get("MEDPREP_THINK_IN_PROMPT", "") not in ("", "0", "false", "False")
 
 
+def _strip_end_tokens(text: str) -> str:
+    """Trailing chat end-of-turn tokens and whitespace removed (a loop, not a regex: a regex with
+    nested ``\\s*`` took seconds on a long run of whitespace)."""
+    text = text.rstrip()
+    while text.endswith(_END_TOKENS):
+        text = text[: -len(next(t for t in _END_TOKENS if text.endswith(t)))].rstrip()
+    return text
+
+
 def split_response(text: str) -> tuple[str | None, str, bool]:
     """Split a response into ``(reasoning, answer, well_formed)``.
 
     ``answer`` is always returned (the text after ``</think>`` when there is one, else the whole
     stripped text) so correctness can be scored even for a malformed response.
     """
-    text = _END_TOKENS.sub("", text or "").strip()
+    text = _strip_end_tokens(text or "").strip()
     if _think_in_prompt() and not text.startswith(_THINK_OPEN) and text.count(_THINK_CLOSE) == 1:
         text = _THINK_OPEN + text
     n_open, n_close = text.count(_THINK_OPEN), text.count(_THINK_CLOSE)
@@ -567,6 +576,7 @@ _NEG_BEFORE_PAIRS = frozenset((_variant(a), _variant(b)) for a, b in (
     ("didn", "t")))
 _NEG_WORDS = frozenset({"not", "no", "never", "without", "nor", "neither", "non", "不", "非", "无", "没"})
 _NEG_AFTER = frozenset(_variant(w) for w in ("unlikely", "excluded", "ruled"))
+_CONTRAST = frozenset({"but", "rather", "instead", "however", "although", "while"})
 _NOT_NEG_AFTER_NOT = frozenset({"only", "just", "merely", "simply"})
 _NEG_ZH_BEFORE_RE = re.compile(r"(?:不是|不考虑|不支持|不符合|不属于|并非|而非|排除|除外|没有|无|非)[了是为]?$")
 _NEG_ZH_AFTER = ("可排除", "被排除", "已排除", "除外", "不太可能", "可能性小", "可能性不大")
@@ -662,13 +672,16 @@ def _has_negation(toks: list[str]) -> bool:
 def _negated(toks: list[str], s: int, e: int, ref: list[str]) -> bool:
     """The matched span says the opposite of the reference. For a positive reference: a negation
     inside the span, right before it ("not X", "rules out X", "不是X", "排除X") or right after it
-    ("X is unlikely", "X可排除"). For a negative reference ("… does not have a distal contact"): no
+    ("X is unlikely", "X可排除"); a "but" between the negation and the span cancels it ("not A
+    but X"). For a negative reference ("… does not have a distal contact"): no
     negation in or just before the span."""
     if _has_negation(ref):
         return not _has_negation(toks[max(0, s - 3):e])
     if _has_negation(toks[s:e]):
         return True
     before = toks[max(0, s - 3):s]
+    cut = max((i + 1 for i, t in enumerate(before) if t in _CONTRAST), default=0)
+    before = before[cut:]  # "not viral but bacterial": the negation is of the other term
     for i, t in enumerate(before):
         nxt = before[i + 1] if i + 1 < len(before) else toks[s]
         if t in _NEG_BEFORE and not (t == "not" and nxt in _NOT_NEG_AFTER_NOT):

@@ -28,6 +28,7 @@ def resp(answer: str, reasoning: str = "Reasoning here.") -> str:
         "<think>\nx\n</think>\n\nD",
         "  <think>x</think>D",
         "<think>\nx\n</think>\n\nD<|im_end|>",
+        "<think>\nx\n</think>\n\nD <|im_end|>\n<|endoftext|>  \n",  # several end tokens (stripped by a loop)
         "<think>\nx\n</think>\n\n答案：D<|endoftext|>",
     ],
 )
@@ -299,6 +300,8 @@ def test_negation_of_the_reference_is_wrong(answer, gt):
 
 def test_negation_words_that_do_not_negate():
     assert R.correctness("Not only fever but parvovirus B19 infection explains it.", "Parvovirus B19 infection") >= R.CONTAIN_SCORE
+    assert R.correctness("The cause is not viral but bacterial pneumonia.", "Bacterial pneumonia") >= R.CONTAIN_SCORE
+    assert R.correctness("不是风湿热，而是类风湿关节炎。", "类风湿关节炎") >= R.CONTAIN_SCORE
     assert R.correctness("Neostigmine does not cross the blood brain barrier.", "Neostigmine does not cross the blood-brain barrier") >= R.CONTAIN_SCORE
     # a negated question answered with "X is not ...": the negation after the answer is not read
     assert R.correctness("Myocardial infarction is not a cause of constrictive pericarditis.", "Myocardial infarction") >= R.CONTAIN_SCORE
