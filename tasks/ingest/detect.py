@@ -11,6 +11,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.core.errors import SourceNotFoundError
+from tasks.core.logs import log
 from tasks.core.storage import sha256_file
 from tasks.ingest.readers import FORMATS, detect_format, is_lfs_pointer, sniff_keys
 from tasks.ingest.sources import REGISTRY, build_registry
@@ -42,11 +43,37 @@ class FoundFile:
         return asdict(self)
 
 
+def _inside(path: Path, root: Path) -> str | None:
+    """Why ``path`` (a file under ``root``) must not be read, or None: a symlink that loops, dangles,
+    or leads outside the raw folder is skipped (a cloned or unpacked dataset must not make medprep
+    read, and quarantine the text of, a file elsewhere on the machine)."""
+    if not path.is_symlink():
+        return None
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError) as err:  # loop (RuntimeError on 3.11, OSError later) or dangling
+        return f"a broken symlink ({err.__class__.__name__})"
+    if not real.is_file():
+        return "a symlink to something that is not a file"
+    if not _in(real, root.resolve()):
+        return f"a symlink to {real}, outside the raw folder"
+    return None
+
+
 def _candidates(root: Path) -> list[Path]:
+    """Files under ``root`` (directory symlinks are not followed, so a symlink loop ends nowhere)."""
     out: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        out += [Path(dirpath) / name for name in sorted(filenames) if not name.endswith(PARTIAL_SUFFIXES)]
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if name.endswith(PARTIAL_SUFFIXES):
+                continue
+            why = _inside(path, root)
+            if why:
+                log().warning("skipping %s: %s", path.relative_to(root).as_posix(), why)
+                continue
+            out.append(path)
     return out
 
 

@@ -13,7 +13,7 @@ from tasks.core.caching import FILES
 from tasks.core.logs import log
 from tasks.core.results import FileRef, ParsedFile
 from tasks.core.storage import PARQUET_OPTS, atomic_path, write_parquet
-from tasks.ingest.readers import iter_records
+from tasks.ingest.readers import format_of, iter_records, original_records
 from tasks.ingest.sources import REGISTRY, build_registry
 from tasks.ingest.sources.base import SourceSpec, parse_file_frames
 
@@ -29,8 +29,10 @@ def iter_parsed(source: str | SourceSpec, path: str, relpath: str):
     formats are one batch.
     """
     spec = _spec(source)
-    for raw, reader_bad in iter_records(Path(path), dict(spec.read_schema), spec.encoding, spec.format):
-        yield parse_file_frames(spec, raw, reader_bad, relpath)
+    fmt = format_of(Path(path), spec.format)
+    originals = original_records(Path(path), fmt)
+    for raw, reader_bad in iter_records(Path(path), dict(spec.read_schema), spec.encoding, fmt):
+        yield parse_file_frames(spec, raw, reader_bad, relpath, originals)
 
 
 def parse_to_frames(source: str | SourceSpec, path: str, relpath: str) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -1,13 +1,49 @@
-"""What every format reader shares: conforming columns to a schema, row numbers, quarantine frames."""
+"""What every format reader shares: conforming columns to a schema, row numbers, quarantine frames,
+the type check of records read one by one, and the bounded verbatim copy a quarantine row keeps.
+
+Reader-level quarantine reasons are stable codes (the full list: ``docs/quarantine.md``):
+
+- ``wrong_type:<field>:<type>``: a field holds a JSON value of another type than the source reads
+  (``<type>``: ``number``, ``bool``, ``text``, ``object``, ``list``, ``nan``, ``infinity``);
+  never coerced (``"Response": 123`` is not the answer ``"123"``). ``<field>`` is dotted for
+  a field inside an object (``options.A``) and has ``[]`` for a list item (``history[].content``).
+- ``not_an_object:<type>``: a JSON Lines line / array item is not an object.
+- ``invalid_json``: a JSON Lines line does not parse (or is not UTF-8).
+- ``too_deep``: a value nested deeper than the JSON parser's recursion limit.
+- ``csv_field_count``: a CSV row with more or fewer fields than the header.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import polars as pl
 
 from tasks.core.schema import QUARANTINE_SCHEMA, RAW, REASON, SOURCE_ROW
+
+# A quarantine row keeps the record as it was in the file, up to this many characters; longer ones
+# are cut and end with CUT_MARKER (so a cut copy is never mistaken for the whole record).
+RAW_LIMIT = 64 * 1024
+CUT_MARKER = "…[cut: {n} characters in all]"
+
+
+def clip(text: str) -> str:
+    """``text`` bounded to :data:`RAW_LIMIT` characters, with an explicit marker when cut."""
+    if len(text) <= RAW_LIMIT:
+        return text
+    return text[:RAW_LIMIT] + CUT_MARKER.format(n=len(text))
+
+
+def clip_expr(expr: pl.Expr) -> pl.Expr:
+    """:func:`clip`, vectorised."""
+    n = expr.str.len_chars()
+    return (
+        pl.when(n > RAW_LIMIT)
+        .then(pl.concat_str([expr.str.slice(0, RAW_LIMIT), pl.lit("…[cut: "), n.cast(pl.String), pl.lit(" characters in all]")]))
+        .otherwise(expr)
+    )
 
 
 def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -24,44 +60,125 @@ def with_row(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_row_index(SOURCE_ROW).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
 
 
-def records_to_frames(
-    path: Path, indexed: list[tuple[int, object]], schema: dict[str, pl.DataType]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Slow path, only for files polars refused: split good records from bad ones, with reasons."""
-    good_rows: list[int] = []
-    good: list[dict] = []
-    bad: list[dict] = []
-    for row, rec in indexed:
-        reason = record_problem(rec, schema)
-        if reason:
-            bad.append({SOURCE_ROW: row, REASON: reason, RAW: json.dumps(rec, ensure_ascii=False)[:2000]})
-        else:
-            good_rows.append(row)
-            good.append({k: rec.get(k) for k in schema})
-    frame = pl.DataFrame(good, schema=schema) if good else pl.DataFrame(schema=schema)
-    frame = frame.with_columns(pl.Series(SOURCE_ROW, good_rows, dtype=pl.Int64)).select(
-        [SOURCE_ROW, *schema]
-    )
-    quarantine = quarantine_frame(
-        path, [b[SOURCE_ROW] for b in bad], [b[REASON] for b in bad], [b[RAW] for b in bad]
-    )
-    return frame, quarantine
+class NonFinite:
+    """What the slow path's JSON parser makes of ``NaN`` / ``Infinity`` / ``-Infinity`` (never a float)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = "nan" if name == "NaN" else "infinity"
+
+
+DECODER = json.JSONDecoder(parse_constant=NonFinite)
+
+
+class TooDeep:
+    """A record nested beyond the JSON parser's recursion limit (quarantined as ``too_deep``)."""
+
+
+class InvalidJSON:
+    """A JSON Lines line that does not parse (quarantined as ``invalid_json``)."""
+
+
+def loads(text: str | bytes) -> object:
+    """One JSON value as the slow path reads it: NaN/Infinity kept apart, too deep -> TooDeep."""
+    try:
+        return DECODER.decode(text if isinstance(text, str) else text.decode("utf-8"))
+    except RecursionError:
+        return TooDeep()
+
+
+def _json_type(val: object) -> str:
+    if isinstance(val, NonFinite):
+        return val.name
+    if isinstance(val, bool):
+        return "bool"
+    if isinstance(val, (int, float)):
+        return "number"
+    if isinstance(val, str):
+        return "text"
+    if isinstance(val, dict):
+        return "object"
+    if isinstance(val, list):
+        return "list"
+    return "null" if val is None else type(val).__name__
+
+
+def value_problem(val: object, dtype: pl.DataType, field: str) -> str | None:
+    """``wrong_type:<field>:<type>`` when ``val`` does not fit ``dtype`` (null always fits)."""
+    if val is None:
+        return None
+    kind = _json_type(val)
+    if kind in ("nan", "infinity"):
+        return f"wrong_type:{field}:{kind}"
+    if isinstance(dtype, pl.Struct):
+        if kind != "object":
+            return f"wrong_type:{field}:{kind}"
+        for f in dtype.fields:
+            problem = value_problem(val.get(f.name), f.dtype, f"{field}.{f.name}")
+            if problem:
+                return problem
+        return None
+    if isinstance(dtype, pl.List):
+        if kind != "list":
+            return f"wrong_type:{field}:{kind}"
+        for item in val:
+            problem = value_problem(item, dtype.inner, f"{field}[]")
+            if problem:
+                return problem
+        return None
+    if dtype == pl.String:
+        return None if kind == "text" else f"wrong_type:{field}:{kind}"
+    if dtype.is_numeric():
+        return None if kind == "number" else f"wrong_type:{field}:{kind}"
+    if dtype == pl.Boolean:
+        return None if kind == "bool" else f"wrong_type:{field}:{kind}"
+    return None
 
 
 def record_problem(rec: object, schema: dict[str, pl.DataType]) -> str | None:
+    """The reason a parsed JSON record cannot be read with ``schema``, or None."""
+    if isinstance(rec, TooDeep):
+        return "too_deep"
+    if isinstance(rec, InvalidJSON):
+        return "invalid_json"
     if not isinstance(rec, dict):
-        return f"record is a JSON {type(rec).__name__}, expected an object"
+        return f"not_an_object:{_json_type(rec)}"
     for key, dtype in schema.items():
-        val = rec.get(key)
-        if val is None:
-            continue
-        if dtype == pl.String and not isinstance(val, (str, int, float)):
-            return f"field {key!r} is a {type(val).__name__}, expected text"
-        if isinstance(dtype, pl.Struct) and not isinstance(val, dict):
-            return f"field {key!r} is a {type(val).__name__}, expected an object"
-        if isinstance(dtype, pl.List) and not isinstance(val, list):
-            return f"field {key!r} is a {type(val).__name__}, expected a list"
+        problem = value_problem(rec.get(key), dtype, key)
+        if problem:
+            return problem
     return None
+
+
+# What Polars makes of a non-text JSON value read into a String field: 123 -> "123", true -> "true",
+# and (JSON Lines) {"a": 1} -> '{"a":1}'. A real text value can look like this too ("42"): such a
+# file only takes the exact record-by-record path, which is slower, never wrong.
+_COERCED = r"(?s)^(?:-?[0-9][0-9.eE+-]*|true|false|[\[{].*[\]}])$"
+
+
+def _leaf_flags(expr: pl.Expr, dtype: pl.DataType) -> list[pl.Expr]:
+    if isinstance(dtype, pl.Struct):
+        return [e for f in dtype.fields for e in _leaf_flags(expr.struct.field(f.name), f.dtype)]
+    if isinstance(dtype, pl.List):
+        inner = _leaf_flags(pl.element(), dtype.inner)
+        return [expr.list.eval(pl.any_horizontal(inner).fill_null(False)).list.any()] if inner else []
+    if dtype == pl.String:
+        return [expr.str.contains(_COERCED)]
+    return []
+
+
+def maybe_coerced(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> bool:
+    """True when a text field of ``frame`` (as Polars read it) may hold a coerced non-text value.
+
+    Polars' JSON readers, given a String field, turn a number or boolean (and, in JSON Lines, an
+    object or a list) into text; this vectorised check is what keeps the fast path honest: True
+    sends the file to the record-by-record path, which quarantines such records as ``wrong_type``.
+    """
+    flags = [e for c, t in schema.items() if c in frame.columns for e in _leaf_flags(pl.col(c), t)]
+    if not flags or frame.height == 0:
+        return False
+    return bool(frame.select(pl.any_horizontal([f.any() for f in flags])).item())
 
 
 def quarantine_frame(path: Path, rows: list, reasons: list[str], raws: list[str]) -> pl.DataFrame:
@@ -72,10 +189,51 @@ def quarantine_frame(path: Path, rows: list, reasons: list[str], raws: list[str]
             "source_file": [str(path)] * len(reasons),
             SOURCE_ROW: rows,
             REASON: reasons,
-            RAW: raws,
+            RAW: [clip(r) for r in raws],
         },
         schema=QUARANTINE_SCHEMA,
     )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_surrogates(val: object) -> object:
+    """A lone surrogate (``"\\ud800"`` in JSON: not valid Unicode) becomes U+0000, as Polars' fast
+    path makes it, so both paths quarantine the record the same way ('text contains NUL …')."""
+    if isinstance(val, str):
+        return val if val.isascii() or not _SURROGATE.search(val) else _SURROGATE.sub("\x00", val)
+    if isinstance(val, dict):
+        return {k: _no_surrogates(v) for k, v in val.items()}
+    if isinstance(val, list):
+        return [_no_surrogates(v) for v in val]
+    return val
+
+
+def records_to_frames(
+    path: Path, indexed: list[tuple[int, object, str]], schema: dict[str, pl.DataType]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Slow path, only for files Polars refused or that hold coercible values: split good records
+    from bad ones. ``indexed`` holds (row, parsed record, the record's text as in the file)."""
+    good_rows: list[int] = []
+    good: list[dict] = []
+    bad_rows: list[int] = []
+    reasons: list[str] = []
+    raws: list[str] = []
+    for row, rec, text in indexed:
+        reason = record_problem(rec, schema)
+        if reason:
+            bad_rows.append(row)
+            reasons.append(reason)
+            raws.append(text)
+        else:
+            good_rows.append(row)
+            good.append({k: _no_surrogates(rec.get(k)) for k in schema})
+    frame = pl.DataFrame(good, schema=schema) if good else pl.DataFrame(schema=schema)
+    frame = frame.with_columns(pl.Series(SOURCE_ROW, good_rows, dtype=pl.Int64)).select(
+        [SOURCE_ROW, *schema]
+    )
+    return frame, quarantine_frame(path, bad_rows, reasons, raws)
 
 
 def no_quarantine() -> pl.DataFrame:

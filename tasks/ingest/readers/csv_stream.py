@@ -114,22 +114,30 @@ def iter_csv(
     The header names the columns; the requested ones come back as text (absent ones as nulls),
     others are never converted. Quoted fields may hold newlines, and a bare ``"`` inside an
     unquoted field is kept as a literal quote (what Python's ``csv`` module does). A row with the
-    wrong number of fields is quarantined with the reason and its text (``source_row`` null: its
-    position is not known to the streaming parser); ``source_row`` counts the rows read.
+    wrong number of fields is quarantined as ``csv_field_count`` with its text; ``source_row`` is
+    the 0-based index of the data row in the file (bad rows included, header not), so a good row
+    keeps its index whether or not a row before it was bad.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     path = Path(path)
-    bad: list[tuple[str, str]] = []
+    import numpy as np
+
+    bad: list[tuple[int | None, str]] = []
+    ahead: list[int] = []  # indices of bad rows not yet passed by the good rows' numbering
 
     def on_invalid(row) -> str:
-        bad.append(
-            (f"CSV row has {row.actual_columns} fields, the header has {row.expected_columns}", row.text[:2000])
-        )
+        # pyarrow numbers rows from 1 with the header as row 1; -1/None when it does not know
+        idx = row.number - 2 if row.number is not None and row.number >= 2 else None
+        bad.append((idx, row.text))
+        if idx is not None:
+            ahead.append(idx)
         return "skip"
 
-    stream = _Transcoder(path, csv_encoding(path, encoding), chunk_bytes)
+    encoding = csv_encoding(path, encoding)
+    _check_header(path, schema, encoding)
+    stream = _Transcoder(path, encoding, chunk_bytes)
     try:
         try:
             reader = pacsv.open_csv(
@@ -158,9 +166,14 @@ def iter_csv(
                 raise BadFileError(f"{path}: CSV malformed after data row {row} ({err}).") from None
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
-            frame = conform(frame, schema).with_row_index(SOURCE_ROW, offset=row)
-            frame = frame.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
-            row += frame.height
+            n = frame.height
+            skip = np.array(sorted(i for i in ahead if i >= row), dtype=np.int64)
+            index = np.arange(row, row + n + len(skip), dtype=np.int64)
+            index = index[~np.isin(index, skip)][:n]
+            frame = conform(frame, schema).with_columns(pl.Series(SOURCE_ROW, index, dtype=pl.Int64))
+            frame = frame.select([SOURCE_ROW, *schema])
+            row = int(index[-1]) + 1 if n else row
+            ahead[:] = [i for i in ahead if i >= row]
             quarantine = _bad_rows(path, bad)
             bad.clear()
             yield frame, quarantine
@@ -170,8 +183,31 @@ def iter_csv(
         stream.close()
 
 
-def _bad_rows(path: Path, bad: list[tuple[str, str]]) -> pl.DataFrame:
-    return quarantine_frame(path, [None] * len(bad), [b[0] for b in bad], [b[1] for b in bad])
+def _check_header(path: Path, schema: dict[str, pl.DataType], encoding: str) -> None:
+    """A header that names none of the columns the source reads is a wrong file (or one without a
+    header line): one clear error, not every row quarantined as 'empty question'."""
+    import csv
+
+    head = read_head(path).removeprefix(UTF8_BOM)
+    line = head.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        text = line.decode(encoding).removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        return  # the transcoder names the byte
+    if not text.strip():
+        return
+    header = next(csv.reader([text]), [])
+    if not set(header) & set(schema):
+        shown = ", ".join(header[:8]) + (" …" if len(header) > 8 else "")
+        raise BadFileError(
+            f"{path}: the CSV header (line 1: {shown[:200]}) names none of the columns this source reads "
+            f"({', '.join(schema)}). Fix: use the file as published, with its header line, or define a custom "
+            "source for this layout (docs/sources.md)."
+        )
+
+
+def _bad_rows(path: Path, bad: list[tuple[int | None, str]]) -> pl.DataFrame:
+    return quarantine_frame(path, [b[0] for b in bad], ["csv_field_count"] * len(bad), [b[1] for b in bad])
 
 
 def read_csv(

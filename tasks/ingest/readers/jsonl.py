@@ -1,4 +1,4 @@
-"""JSON Lines reader: Polars fast path; bad lines quarantined with their line number."""
+"""JSON Lines reader: Polars fast path; bad lines quarantined with their row and text as written."""
 
 from __future__ import annotations
 
@@ -8,42 +8,71 @@ from pathlib import Path
 import polars as pl
 
 from tasks.core.errors import BadFileError
-from tasks.core.schema import SOURCE_ROW
-from tasks.ingest.readers.common import no_quarantine, quarantine_frame, records_to_frames, with_row
+from tasks.ingest.readers.common import InvalidJSON, loads, maybe_coerced, no_quarantine, records_to_frames, with_row
 from tasks.ingest.readers.sniff import UTF8_BOM
 
 
-def read_jsonl(path: Path, schema: dict[str, pl.DataType]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Read JSON Lines -> (records, quarantined lines); blank lines are skipped, bad lines quarantined."""
-    try:
-        frame = pl.read_ndjson(path, schema=schema)
-        if frame.height == _count_nonblank_lines(path):
-            return with_row(frame), no_quarantine()
-    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, ValueError):
-        pass
-    indexed: list[tuple[int, object]] = []
-    bad: list[tuple[int, str, str]] = []
-    row = -1  # source_row = 0-based index among non-blank lines, as on the fast path
+def _lines(path: Path):
+    """(row, line number, line bytes) of every non-blank line; row counts non-blank lines from 0."""
+    row = -1
     with open(path, "rb") as fh:
         for lineno, line in enumerate(fh, start=1):
             line = line.removeprefix(UTF8_BOM) if lineno == 1 else line
             if not line.strip():
                 continue
             row += 1
-            try:
-                indexed.append((row, json.loads(line)))
-            except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                bad.append((row, f"line {lineno} is not valid JSON ({err})", line[:2000].decode("utf-8", "replace")))
-    if indexed == [] and bad:
+            yield row, lineno, line
+
+
+def _text(line: bytes) -> str:
+    return line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
+
+
+def read_jsonl(path: Path, schema: dict[str, pl.DataType]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read JSON Lines -> (records, quarantined lines); blank lines are skipped, bad lines quarantined.
+
+    Fast path: Polars reads the file; it is kept when every non-blank line became a record and no
+    text field holds a number, boolean, object or list (:func:`~tasks.ingest.readers.common.maybe_coerced`), which Polars
+    would have turned into text. Otherwise line by line: ``invalid_json`` for a line that does not
+    parse, ``wrong_type:…`` / ``not_an_object:…`` / ``too_deep`` for one that cannot be read.
+    """
+    try:
+        frame = pl.read_ndjson(path, schema=schema)
+        if frame.height == _count_nonblank_lines(path) and not maybe_coerced(frame, schema):
+            return with_row(frame), no_quarantine()
+    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, ValueError):
+        pass
+    indexed: list[tuple[int, object, str]] = []
+    invalid: list[tuple[int, str]] = []
+    for row, lineno, line in _lines(path):
+        try:
+            indexed.append((row, loads(line), _text(line)))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            invalid.append((row, f"line {lineno}: {err}"))
+            indexed.append((row, InvalidJSON(), _text(line)))
+    if invalid and len(invalid) == len(indexed):
         raise BadFileError(
-            f"{path}: no line parses as JSON (first error: {bad[0][1]}). "
+            f"{path}: no line parses as JSON (first error: {invalid[0][1]}). "
             "Fix: check the file is JSON Lines (one object per line) in UTF-8."
         )
-    frame, quarantine = records_to_frames(path, indexed, schema)
-    extra = quarantine_frame(path, [b[0] for b in bad], [b[1] for b in bad], [b[2] for b in bad])
-    return frame, pl.concat([quarantine, extra]).sort(SOURCE_ROW)
+    return records_to_frames(path, indexed, schema)
 
 
 def _count_nonblank_lines(path: Path) -> int:
     with open(path, "rb") as fh:
         return sum(1 for line in fh if line.strip())
+
+
+def original_lines(path: Path, rows: list[int]) -> dict[int, str]:
+    """The text of non-blank lines ``rows`` (0-based among non-blank lines), as written."""
+    want = set(rows)
+    out: dict[int, str] = {}
+    if not want:
+        return out
+    last = max(want)
+    for row, _, line in _lines(path):
+        if row in want:
+            out[row] = _text(line)
+        if row >= last:
+            break
+    return out

@@ -178,6 +178,11 @@ QUARANTINE_RULES: list[tuple[str, pl.Expr]] = [
     ("empty answer", _blank(S.ANSWER)),
     ("answer contains <think> tags", pl.col(S.ANSWER).str.contains(_THINK_TAG).fill_null(False)),
     ("reasoning contains <think> tags", pl.col(S.REASONING).str.contains(_THINK_TAG).fill_null(False)),
+    # U+0000 never belongs in training text; Polars' JSON reader also turns a lone surrogate
+    # (``"\ud800"``, not valid Unicode) into it, and the record-by-record path does the same
+    ("text contains NUL or a lone surrogate",
+     pl.any_horizontal([pl.col(c).str.contains("\x00", literal=True).fill_null(False)
+                        for c in (S.QUESTION, S.ANSWER, S.REASONING)])),
 ]
 
 _DEFAULTS: dict[str, pl.Expr] = {
@@ -236,10 +241,42 @@ def tag_quarantine(bad: pl.DataFrame, source: str, source_file: str) -> pl.DataF
     return bad.with_columns(pl.lit(source).alias(S.SOURCE), pl.lit(source_file).alias(S.SOURCE_FILE))
 
 
+def with_originals(bad: pl.DataFrame, raw: pl.DataFrame, originals: Callable | None = None) -> pl.DataFrame:
+    """Rule-rejected rows get the record as it was in the file in ``raw``: its text as written
+    (``originals``: rows -> {row: text}, JSON and JSON Lines), else the source fields as read, as
+    JSON (CSV, Parquet). Bounded like every quarantine copy (``readers.common.clip``)."""
+    from tasks.ingest.readers.common import clip_expr
+
+    if bad.height == 0:
+        return bad
+    rows = bad.get_column(S.SOURCE_ROW).drop_nulls().unique().sort()
+    found = None
+    if originals is not None:
+        texts = originals(rows.to_list())
+        found = pl.DataFrame(
+            {S.SOURCE_ROW: list(texts), "_orig": list(texts.values())},
+            schema={S.SOURCE_ROW: pl.Int64, "_orig": pl.String},
+        )
+    if found is None or found.height < rows.len():
+        fields = [c for c in raw.columns if c != S.SOURCE_ROW]
+        fallback = raw.filter(pl.col(S.SOURCE_ROW).is_in(rows.implode())).select(
+            pl.col(S.SOURCE_ROW).cast(pl.Int64), pl.struct(fields).struct.json_encode().alias("_orig")
+        )
+        found = fallback if found is None else pl.concat([found, fallback.join(found, on=S.SOURCE_ROW, how="anti")])
+    return (
+        bad.join(found.unique(S.SOURCE_ROW), on=S.SOURCE_ROW, how="left")
+        .with_columns(pl.coalesce(clip_expr(pl.col("_orig")), pl.col(S.RAW)).alias(S.RAW))
+        .select(bad.columns)
+    )
+
+
 def parse_file_frames(
-    spec: SourceSpec, raw: pl.DataFrame, reader_bad: pl.DataFrame, source_file: str
+    spec: SourceSpec, raw: pl.DataFrame, reader_bad: pl.DataFrame, source_file: str,
+    originals: Callable | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Run a spec's pure parse and the shared tail -> (records, all quarantined)."""
+    """Run a spec's pure parse and the shared tail -> (records, all quarantined, each with the
+    record as it was in the file: see :func:`with_originals`)."""
     good, bad = finish(spec.parse(raw), spec.name, source_file)
+    bad = with_originals(bad, raw, originals)
     return good, pl.concat([tag_quarantine(reader_bad, spec.name, source_file), bad]).sort(S.SOURCE_ROW)
 

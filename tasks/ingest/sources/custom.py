@@ -93,6 +93,9 @@ def spec_from_config(cfg: Mapping) -> SourceSpec:
     files = [files] if isinstance(files, str) else files
     if not files or not all(isinstance(f, str) and f.strip() for f in files):
         raise _err(name, "'files' must be a glob pattern or a list of them (relative to raw_dir)")
+    leaving = [f for f in files if f.startswith(("/", "\\", "~")) or ".." in re.split(r"[\\/]", f) or re.match(r"^[A-Za-z]:", f)]
+    if leaving:
+        raise _err(name, f"'files' must stay inside raw_dir (relative globs, no '..', no absolute path), got {leaving}")
     fmt = cfg.get("format")
     if fmt is not None and fmt not in FORMATS:
         raise _err(name, f"'format' must be one of {', '.join(FORMATS)} (or left out to sniff), got {fmt!r}")

@@ -51,8 +51,10 @@ def test_wrong_field_count_is_quarantined_with_reason(tmp_path):
     p.write_text("department,title,ask,answer\n内科,t,a,b\n内科,只有两列\n外科,t2,a2,b2\n", encoding="utf-8")
     frame, bad = read_csv(p, SCHEMA, "utf-8")
     assert frame["title"].to_list() == ["t", "t2"]
-    assert bad["reason"].to_list() == ["CSV row has 2 fields, the header has 4"]
+    assert bad["reason"].to_list() == ["csv_field_count"]
     assert bad["raw"].item() == "内科,只有两列"
+    # row indices count the bad row too, so the good row after it keeps its place in the file
+    assert frame["source_row"].to_list() == [0, 2] and bad["source_row"].to_list() == [1]
 
 
 def test_missing_column_is_null_and_unknown_columns_are_dropped(tmp_path):

@@ -43,8 +43,11 @@ def test_jsonl_source_end_to_end_with_nested_field(tmp_path):
         "What is the max daily dose of paracetamol for adults?", "Think about hepatotoxicity.", "4 g per day.", 0.8, "pharmacy", "my-qa")
     reasons = dict(zip(bad[S.SOURCE_ROW], bad[S.REASON]))
     assert reasons[1] == "empty question"
-    assert reasons[2] == "record is a JSON str, expected an object"
-    assert reasons[3].startswith("line 4 is not valid JSON")
+    assert reasons[2] == "not_an_object:text"
+    assert reasons[3] == "invalid_json"
+    # every quarantined record keeps its line as written in the file
+    assert dict(zip(bad[S.SOURCE_ROW], bad[S.RAW]))[3] == "{broken"
+    assert json.loads(dict(zip(bad[S.SOURCE_ROW], bad[S.RAW]))[1]) == recs[1]
 
 
 def test_gb18030_csv_source(tmp_path):

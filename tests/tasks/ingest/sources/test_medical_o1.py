@@ -51,7 +51,7 @@ def test_record_of_wrong_shape_is_quarantined_not_fatal(tmp_path):
     p.write_text(json.dumps(recs))
     good, bad = parse_to_frames("medical-o1", str(p), p.name)
     assert good[S.QUESTION].to_list() == ["ok?"]
-    assert bad[S.REASON].to_list() == ["field 'Question' is a list, expected text"]
+    assert bad[S.REASON].to_list() == ["wrong_type:Question:list"]
     assert "list" in bad[S.RAW].item()
 
 
