@@ -206,6 +206,29 @@ def test_csv_extra_columns_ignored_and_a_row_with_extra_fields_quarantined(tmp_p
     assert bad[S.RAW].item() == "内科,t1,问题1？,回答1。,x,surplus"
 
 
+def test_csv_bad_rows_across_stream_batches_keep_every_row_index(tmp_path):
+    from tasks.ingest.readers.csv_stream import iter_csv
+
+    p = tmp_path / "IM_内科.csv"
+    rows, bad_rows = ["department,title,ask,answer"], []
+    for i in range(3000):
+        if i % 397 == 5:
+            rows.append(f"内科,t{i},a{i}")
+            bad_rows.append(i)
+        elif i % 100 == 3:  # a quoted field with a newline: rows are not lines
+            rows.append(f'内科,t{i},"多行\n问题{i}",b{i}')
+        else:
+            rows.append(f"内科,t{i},a{i},b{i}")
+    p.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    schema = {c: pl.String for c in ("department", "title", "ask", "answer")}
+    parts = list(iter_csv(p, schema, "utf-8", chunk_bytes=4096, block_bytes=2048))  # many small batches
+    assert len(parts) > 10
+    good, bad = pl.concat([g for g, _ in parts]), pl.concat([b for _, b in parts])
+    assert good[S.SOURCE_ROW].to_list() == [i for i in range(3000) if i not in bad_rows]
+    assert good["title"].to_list() == [f"t{i}" for i in good[S.SOURCE_ROW]]
+    assert sorted(bad[S.SOURCE_ROW].to_list()) == bad_rows and set(bad[S.REASON]) == {"csv_field_count"}
+
+
 # --- files that cannot be read: one error naming the file, the position and the fix -----------------
 
 GB = '[{"Question": "头痛怎么办？", "Response": "多休息。"}]'.encode("gb18030")
