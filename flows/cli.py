@@ -150,6 +150,9 @@ def check_args(args: argparse.Namespace) -> None:
             raise ConfigError(f"--benchmarks-dir {args.benchmarks_dir}: folder does not exist. Put the benchmark "
                               "test files there (see docs/decontamination.md), or leave the flag out to use "
                               "data/benchmarks when it exists")
+        from tasks.core.runner import runner_spec
+
+        runner_spec(args.task_runner)
         if args.revision is not None and (args.offline or not args.revision.strip()):
             raise ConfigError("--revision pins what is downloaded: give a branch, tag or commit id, "
                               "and drop --offline")
@@ -248,6 +251,10 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="evaluation benchmarks' test files (MedQA, MedMCQA, PubMedQA, CMB, CMExam, MMLU, any "
                         "question file): overlapping records are quarantined as contaminated (default: "
                         "'benchmarks' next to --raw-dir, i.e. data/benchmarks, skipped when absent)")
+    p.add_argument("--task-runner", default=None, metavar="RUNNER",
+                   help="where tasks run: thread, dask (a local Dask cluster) or dask:ADDRESS (an existing "
+                        "scheduler, e.g. dask:tcp://scheduler:8786; needs medprep[dask]); default: "
+                        "$MEDPREP_TASK_RUNNER, else thread")
     m = p.add_argument_group("model in the loop (optional; an OpenAI-compatible server, key in $MEDPREP_API_KEY)")
     m.add_argument("--judge-url", default=None, metavar="URL",
                    help="judge endpoint, e.g. http://gpu-host:8000/v1: runs verify-references on the sample")
@@ -258,9 +265,9 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _run_prepare(args: argparse.Namespace) -> dict:
-    from flows.prepare import prepare
+    from flows.prepare import prepare_on
 
-    return prepare(
+    return prepare_on(args.task_runner)(
         sources=args.sources,
         download=not args.offline,
         sample_size=args.sample_size,

@@ -11,6 +11,7 @@ from prefect import flow, unmapped
 from tasks.core import report
 from tasks.core.locking import output_lock
 from tasks.core.logs import log
+from tasks.core.runner import make_task_runner
 from tasks.export.datacard import card_context
 from tasks.export.outputs import write_outputs
 from tasks.ingest.detect import auto_not_found, detect_files
@@ -21,7 +22,7 @@ from tasks.ingest.sources import REGISTRY, build_registry
 from tasks.model.stage import judge_endpoint, verify_sample
 from tasks.quality.decontam import decontaminate, resolve_benchmarks_dir
 from tasks.quality.gate import run_gate
-from tasks.quality.pool import build_pool
+from tasks.quality.pool import build_pool, label_file
 from tasks.sample import SampleConfig, sample_pool
 
 
@@ -42,7 +43,9 @@ def _fetch(source: str, raw_dir: str, revision: str | None) -> dict:
     return {"source": source, "status": "failed", "message": msg}
 
 
-@flow(name="prepare", log_prints=True)
+# the task runner: $MEDPREP_TASK_RUNNER (thread | dask | dask:ADDRESS), read when a process imports
+# the flow, so a deployment's job variables choose it too; `prepare_on` picks one per call
+@flow(name="prepare", log_prints=True, task_runner=make_task_runner())
 def prepare(
     sources: str | list[str] | None = None,
     download: bool = True,
@@ -96,6 +99,12 @@ def prepare(
                     benchmarks_dir=benchmarks_dir)
 
 
+def prepare_on(task_runner: str | None = None):
+    """The prepare flow on the task runner ``task_runner`` names (see tasks/core/runner.py);
+    None: the one $MEDPREP_TASK_RUNNER chose at import."""
+    return prepare if task_runner is None else prepare.with_options(task_runner=make_task_runner(task_runner))
+
+
 def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleConfig,
              custom_sources: list[dict] | str | None, *, export_rl: bool, max_prompt_tokens: int,
              rl_question_form: str = "both", revision: str | None = None, judge: dict | None = None,
@@ -127,9 +136,15 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleCon
         progress.step("download", ", ".join(f"{s}: {d['status']}" for s, d in downloads.items())
                       if download else "skipped (offline)")
         progress.step("detect", f"{len(files)} files of {', '.join(sorted({f['source'] for f in files}))}")
-        parsed = [f.result() for f in parse_file.map(files, work_dir=unmapped(work), custom_sources=unmapped(custom_sources))]
+        # per-file tasks run concurrently on the flow's task runner (threads, or Dask workers):
+        # each file is labelled as soon as it is parsed; only dedup needs the whole pool
+        parse_futures = parse_file.map(files, work_dir=unmapped(work), custom_sources=unmapped(custom_sources))
+        label_futures = label_file.map(parse_futures, work_dir=unmapped(work))
+        parsed = [f.result() for f in parse_futures]
         progress.step("parse", f"{sum(p.records for p in parsed):,} records, {sum(p.quarantined for p in parsed):,} quarantined")
-        pool = build_pool(parsed, work)
+        labelled = [f.result() for f in label_futures]
+        progress.step("label", f"{len(labelled)} files labelled (specialty, risk)")
+        pool = build_pool(parsed, work, labelled=labelled)
         progress.step("pool", f"{pool.records:,} records after dedup")
         decontam = decontaminate(pool, bench_dir, work)
         pool = decontam.pool

@@ -21,7 +21,7 @@ from uuid import UUID
 
 from tasks.core.logs import log
 
-STAGES = ("download", "detect", "parse", "pool", "decontaminate", "gate", "sample", "write")
+STAGES = ("download", "detect", "parse", "label", "pool", "decontaminate", "gate", "sample", "write")
 
 
 def run_label(sources: Iterable[str]) -> str:

@@ -36,15 +36,36 @@ def empty_pool_message(parsed: list[ParsedFile]) -> str:
             + ". Fix: check that each file holds records with those fields filled in.")
 
 
+@task(name="label-file", cache_policy=FILES, persist_result=True)
+def label_file(parsed: ParsedFile, work_dir: str) -> FileRef:
+    """Label one parsed file (specialty, risk) into ``work_dir/labelled``: one task per file, so the
+    labelling (the costliest per-row work) fans out over a distributed task runner's workers.
+
+    Labels are per row, so labelling files apart gives the same rows as labelling their union."""
+    t0 = time.perf_counter()
+    src = Path(parsed.records_file.path)
+    dest = Path(work_dir) / "labelled" / src.name
+    frame = label(pl.scan_parquet(src)).collect()
+    write_parquet(frame, dest)
+    log().info("labelled %s: %d records in %.2fs", parsed.relpath, frame.height, time.perf_counter() - t0)
+    return FileRef.of(dest)
+
+
 @task(name="build-pool", cache_policy=FILES, persist_result=True)
-def build_pool(parsed: list[ParsedFile], work_dir: str) -> Pool:
-    """Concatenate parsed files, label them, dedup within and across sources; write pool.parquet."""
+def build_pool(parsed: list[ParsedFile], work_dir: str, labelled: list[FileRef] | None = None) -> Pool:
+    """Concatenate the labelled files (``labelled``, one per parsed file, from :func:`label_file`;
+    labelled here when None), dedup within and across sources; write pool.parquet."""
     from tasks.quality.dedup import dedup
 
     logger = log()
     t0 = time.perf_counter()
-    paths = [p.records_file.path for p in sorted(parsed, key=lambda p: (p.source, p.relpath))]
-    frame = label(pl.scan_parquet(paths)).collect() if paths else S.empty_frame()
+    if labelled is not None:  # labelled[i] is parsed[i] labelled
+        order = sorted(zip(parsed, labelled), key=lambda pl_: (pl_[0].source, pl_[0].relpath))
+        paths = [ref.path for _, ref in order]
+        frame = pl.read_parquet(paths) if paths else S.empty_frame()
+    else:
+        paths = [p.records_file.path for p in sorted(parsed, key=lambda p: (p.source, p.relpath))]
+        frame = label(pl.scan_parquet(paths)).collect() if paths else S.empty_frame()
     # canonical order: outputs must not depend on which task finished first
     frame = frame.sort(S.ID)
     before = frame.height

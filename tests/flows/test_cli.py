@@ -83,6 +83,7 @@ ARGUMENT_ERRORS = [
     (["prepare", "medical-o1", "--offline", "--rl-question-form", "multiple"], "--rl-question-form must be one of open, mc, both"),
     (["prepare", "medical-o1", "--offline", "--raw-dir", "data/samples", "--benchmarks-dir", "no/such/folder"],
      "--benchmarks-dir no/such/folder: folder does not exist"),
+    (["prepare", "medical-o1", "--offline", "--task-runner", "ray"], "use thread, dask (a local cluster) or dask:ADDRESS"),
 ]
 
 
