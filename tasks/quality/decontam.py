@@ -48,7 +48,14 @@ MIN_WORDS = 8  # shorter benchmark questions are matched whole down to this leng
 MIN_CHARS = 10  # ... and are skipped below it (too generic: "which of the following is a virus")
 MAX_MATCHES = 10  # a benchmark n-gram in more pool records than this is boilerplate (NeMo-Curator's max_matches)
 ROW_CHUNK = 50_000  # pool rows hashed per slice: bounds the NumPy temporaries
-BITMAP_BITS = 27  # 16 MB prefilter bitmap: ~2 % false positives for 2.5M benchmark n-grams
+BITMAP_BITS = 27  # 16 MB prefilter bitmap: ~4 % false positives for 5M benchmark n-grams
+# stage A (every pool row): grams of A tokens at every STRIDE-th token. A + STRIDE - 1 must not
+# exceed the shortest run checked, so every match contains one: n-grams (N_WORDS / N_CHARS) ...
+A_WORDS, A_STRIDE_WORDS = 9, 5
+A_CHARS, A_STRIDE_CHARS = 15, 6
+# ... and short benchmark questions matched whole (MIN_WORDS / MIN_CHARS)
+S_WORDS, S_STRIDE_WORDS = 5, 4
+S_CHARS, S_STRIDE_CHARS = 7, 4
 
 DATA_SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
 BENCH = "benchmark"
@@ -56,9 +63,20 @@ ITEM = "item_id"
 FILE = "file"
 TEXT = "text"
 
-# P odd: invertible modulo 2**64, so a substring's hash can be moved to position 0
+# P odd: invertible modulo 2**64, so a run's hash can be moved to position 0
 _P = np.uint64(0x100000001B3 * 2 + 1)
 _P_INV = np.uint64(pow(int(_P), -1, 1 << 64))
+_TAG = {True: np.uint64(0x5A5A5A5A00000000), False: np.uint64(0)}  # Chinese vs word grams never collide by design
+
+# Rows made only of these characters are normalised in NumPy on their UTF-8 bytes (ASCII lowercase;
+# separators: ASCII non-word bytes and every non-CJK non-ASCII character). On them NFKC is the
+# identity up to punctuation and white space, which the overlap form drops anyway, so the NumPy
+# form equals :func:`overlap_text`. Any other row (fullwidth letters, accents, symbols, CJK
+# extensions, control characters, ...) goes through :func:`overlap_text` in Polars.
+_FAST_ONLY = r"[^\x20-\x7E\s\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}\p{Ps}\p{Pe}\p{Po}\p{Pd}\p{Pi}\p{Pf}]"
+_ASCII_WORD = np.zeros(256, dtype=bool)
+_ASCII_WORD[[ord(c) for c in "0123456789abcdefghijklmnopqrstuvwxyz_"]] = True
+_CJK_BASIC = r"[\x{3400}-\x{4DBF}\x{4E00}-\x{9FFF}]"
 
 
 # ------------------------------------------------------------------------------ normalisation
@@ -76,7 +94,7 @@ def overlap_text(expr: pl.Expr, *, simplified: bool = False) -> pl.Expr:
 
 
 def _buffer(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """UTF-8 bytes of a string Series as one uint8 array plus row offsets (len n+1), zero-copy."""
+    """UTF-8 bytes of a string Series as one uint8 array plus row offsets (len n+1)."""
     arr = texts.fill_null("").to_arrow()
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -84,65 +102,211 @@ def _buffer(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     offsets_buf, data_buf = arr.buffers()[1], arr.buffers()[2]
     offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
     data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, dtype=np.uint8)
-    return data, offsets
+    data = data[offsets[0] : offsets[-1]]
+    return data, offsets - offsets[0]
 
 
-def ngram_hashes(texts: pl.Series, n_words: int = N_WORDS, n_chars: int = N_CHARS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(hashes, row, tokens) for texts already in :func:`overlap_text` form.
-
-    ``hashes``/``row``: one uint64 hash per n-gram and the row it is in; ``tokens``: tokens per row
-    (words, or characters for Chinese rows). A gram of a word row is the bytes from the space before
-    its first word to the space after its last; of a Chinese row, from its first character's first
-    byte to the byte before the character after it. Hash = polynomial prefix hash over the bytes,
-    shifted to position 0 (so equal byte strings hash equal wherever they are), then mixed.
-    """
-    # Chinese rows get a closing "\x01" (ASCII, so a character start): k characters -> k+1 boundaries
-    closed = texts.fill_null("").to_frame("t").select(
-        pl.when(pl.col("t").str.starts_with(" ") | (pl.col("t") == "")).then(pl.col("t"))
-        .otherwise(pl.col("t") + "\x01"))["t"]
-    data, offsets = _buffer(closed)
-    nrows = offsets.size - 1
-    lengths = np.diff(offsets)
-    if data.size == 0:
-        empty = np.zeros(0, dtype=np.uint64)
-        return empty, np.zeros(0, dtype=np.int64), np.zeros(nrows, dtype=np.int64)
-    is_word_row = (lengths > 0) & (data[offsets[:-1].clip(max=data.size - 1)] == 0x20)  # " w1 … " rows
-    row_of_byte = np.repeat(np.arange(nrows, dtype=np.int64), lengths)
-    # token boundaries: spaces in word rows (k words -> k+1 spaces), character starts in Chinese rows
-    boundary = np.where(is_word_row[row_of_byte], data == 0x20, (data & 0xC0) != 0x80)
-    del row_of_byte
-    bpos = np.flatnonzero(boundary)
-    brow = np.searchsorted(offsets, bpos, side="right") - 1
-    per_row = np.bincount(brow, minlength=nrows)
-    tokens = np.maximum(per_row - 1, 0)
-    n = np.where(is_word_row, n_words, n_chars)
-    # a gram starts at boundary i and ends at boundary i+n (plus the closing space in word rows)
-    first = np.concatenate([[0], np.cumsum(per_row)[:-1]])
-    idx_in_row = np.arange(bpos.size) - first[brow]
-    n_b = n[brow]
-    start_i = np.flatnonzero(idx_in_row + n_b <= per_row[brow] - 1)
-    end_i = start_i + n_b[start_i]
-    s = bpos[start_i]
-    e = bpos[end_i] + is_word_row[brow[start_i]].astype(np.int64)
-    return _substring_hashes(data, s, e), brow[start_i], tokens
+# first two UTF-8 bytes of a character (little-endian uint16) -> it is a token of a Chinese row:
+# ASCII letters/digits (any byte after) and CJK U+3400-U+9FFF (lead E3 with 90-BF, or E4-E9)
+_ZH_TOKEN = np.zeros(1 << 16, dtype=bool)
+_lead = np.arange(1 << 16) & 0xFF
+_second = np.arange(1 << 16) >> 8
+_ZH_TOKEN[:] = (np.isin(_lead, [ord(c) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"])
+                | ((_lead >= 0xE4) & (_lead <= 0xE9)) | ((_lead == 0xE3) & (_second >= 0x90)))
+# lead byte -> mask of the character's bytes in a little-endian uint32, and ASCII lowercase offset
+_CHAR_MASK = np.array([0xFF if b < 0xC0 else 0xFFFF if b < 0xE0 else 0xFFFFFF if b < 0xF0 else 0xFFFFFFFF
+                       for b in range(256)], dtype=np.uint64)
+_LOWER_ADD = np.array([32 if 65 <= b <= 90 else 0 for b in range(256)], dtype=np.uint64)
+del _lead, _second
 
 
-def _substring_hashes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Position-independent hashes of data[starts[i]:ends[i]] (wrapping uint64 arithmetic)."""
+@dataclass
+class Batch:
+    """Tokens of some texts of one kind (``zh``: a token is a character, else a word), each text's
+    tokens contiguous: ``values`` (uint64 per token), ``counts`` (tokens per text) and ``rows``
+    (each text's position in the input). ``prefix`` caches the polynomial prefix sums."""
+
+    zh: bool
+    values: np.ndarray
+    counts: np.ndarray
+    rows: np.ndarray
+    prefix: np.ndarray | None = None
+
+    def prefix_sums(self) -> np.ndarray:
+        if self.prefix is None:
+            pw, _ = _powers(self.values.size + 1)
+            self.prefix = np.zeros(self.values.size + 1, dtype=np.uint64)
+            with np.errstate(over="ignore"):
+                np.cumsum(self.values * pw[: self.values.size], out=self.prefix[1:])
+        return self.prefix
+
+
+def _per_row(flags: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Number of True flags in each [offsets[i], offsets[i+1])."""
+    c = np.zeros(flags.size + 1, dtype=np.int32 if flags.size < 2**31 else np.int64)
+    np.cumsum(flags, out=c[1:])
+    return (c[offsets[1:]] - c[offsets[:-1]]).astype(np.int64)
+
+
+def _padded(texts: pl.Series, pad: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(UTF-8 bytes followed by ``pad`` zero bytes, row offsets, byte count)."""
+    data, offsets = _buffer(texts)
+    b = np.zeros(data.size + pad, dtype=np.uint8)
+    b[: data.size] = data
+    return b, offsets, data.size
+
+
+def _char_batch(texts: pl.Series, rows: np.ndarray, every_char: bool) -> Batch:
+    """Chinese rows: a token per character (``every_char``: texts already in overlap form) or per
+    ASCII letter/digit and CJK character (raw text: the rest is punctuation and space); value =
+    the character's UTF-8 bytes (ASCII lowercased) as a number."""
+    b, offsets, size = _padded(texts, 4)
+    pos = np.flatnonzero((b[:size] & 0xC0) != 0x80)
+    word4 = np.ndarray(shape=(size,), dtype="<u4", buffer=b, strides=(1,))  # 4 bytes from each byte
+    w = word4[pos]
+    char_off = np.zeros(offsets.size, dtype=np.int64)
+    np.cumsum(texts.str.len_chars().to_numpy(), out=char_off[1:])
+    if every_char:  # overlap form: any character, 1-4 bytes, already lowercase
+        counts = np.diff(char_off)
+        values = w.astype(np.uint64) & _CHAR_MASK[(w & np.uint32(0xFF)).astype(np.intp)]
+    else:  # raw text: ASCII letters/digits (lowercased) and 3-byte CJK characters are the tokens
+        keep = _ZH_TOKEN[(w & np.uint32(0xFFFF)).astype(np.intp)]
+        w = w[keep]
+        counts = _per_row(keep, char_off)
+        lead = w & np.uint32(0xFF)
+        w = np.where(lead >= 0x80, w & np.uint32(0xFFFFFF), lead + ((lead - np.uint32(65)) < 26) * np.uint32(32))
+        values = w.astype(np.uint64)
+    return Batch(zh=True, values=values, counts=counts, rows=rows)
+
+
+def _word_batch(texts: pl.Series, rows: np.ndarray, spaced: bool) -> Batch:
+    """Word rows: a token per word, value = hash of its bytes. ``spaced``: texts in overlap form
+    (words between single spaces), else raw text (words = runs of ASCII letters, digits and _,
+    lowercased; any other byte separates)."""
+    b, offsets, size = _padded(texts, 8)
+    if spaced:
+        word = b[:size] != 0x20
+    else:
+        b[:size] += ((b[:size] - np.uint8(65)) < 26).view(np.uint8) * np.uint8(32)
+        word = _ASCII_WORD[b[:size]]
+    # a run starts at a word byte after a non-word byte or at a row start; ends likewise
+    edge = np.zeros(size + 1, dtype=bool)
+    edge[offsets] = True
+    prev = np.zeros(size, dtype=bool)
+    prev[1:] = word[:-1]
+    start = word & (~prev | edge[:-1])
+    nxt = np.zeros(size, dtype=bool)
+    nxt[:-1] = word[1:]
+    starts, ends = np.flatnonzero(start), np.flatnonzero(word & (~nxt | edge[1:])) + 1
+    return Batch(zh=False, values=_word_hashes(b, size, starts, ends - starts), counts=_per_row(start, offsets), rows=rows)
+
+
+_MASK8 = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
+
+
+def _word_hashes(b: np.ndarray, size: int, starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Mixed hashes of the byte runs b[starts[i] : starts[i] + lens[i]], 8 bytes at a time
+    (``b`` has 8 zero bytes after ``size``)."""
+    word8 = np.ndarray(shape=(size,), dtype="<u8", buffer=b, strides=(1,))  # 8 bytes from each byte
+    h = lens.astype(np.uint64) << np.uint64(56)
+    idx = np.arange(starts.size)
+    k = 0
+    while idx.size:
+        rest = lens[idx] - k
+        blk = word8[starts[idx] + k] & _MASK8[np.minimum(rest, 8)]
+        h[idx] = _mix64(h[idx] ^ blk) if k else _mix64(h[idx] ^ blk)
+        k += 8
+        idx = idx[rest > 8]
+    return h
+
+
+def tokens(texts: pl.Series) -> list[Batch]:
+    """Token batches of raw question texts, in the overlap form of :func:`overlap_text`.
+
+    Rows with only ASCII, CJK U+3400-U+9FFF, punctuation and white space (nearly all) are cut in
+    NumPy from their UTF-8 bytes; the rest are put in overlap form by Polars first (see
+    ``_FAST_ONLY``)."""
+    s = texts.fill_null("")
+    flags = s.to_frame("q").select(pl.col("q").str.contains(_FAST_ONLY).alias("special"),
+                                   pl.col("q").str.contains(_CJK_BASIC).alias("zh"))
+    special, zh = flags["special"].to_numpy(), flags["zh"].to_numpy()
+    batches = []
+    for is_zh in (True, False):
+        idx = np.flatnonzero(~special & (zh == is_zh))
+        if idx.size:
+            part = s.gather(idx)
+            batches.append(_char_batch(part, idx, False) if is_zh else _word_batch(part, idx, False))
+    idx = np.flatnonzero(special)
+    if idx.size:
+        form = s.gather(idx).to_frame("q").select(overlap_text(pl.col("q")))["q"]
+        pre_zh = (form.str.len_bytes() > 0) & ~form.str.starts_with(" ")
+        for is_zh in (True, False):
+            sel = np.flatnonzero((pre_zh == is_zh).to_numpy())
+            if sel.size:
+                part = form.gather(sel)
+                batches.append(_char_batch(part, idx[sel], True) if is_zh else _word_batch(part, idx[sel], True))
+    return batches
+
+
+def token_counts(batches: list[Batch], nrows: int) -> tuple[np.ndarray, np.ndarray]:
+    """(tokens per row, row is Chinese) over all batches."""
+    ntok = np.zeros(nrows, dtype=np.int64)
+    is_zh = np.zeros(nrows, dtype=bool)
+    for bt in batches:
+        ntok[bt.rows] = bt.counts
+        is_zh[bt.rows] = bt.zh
+    return ntok, is_zh
+
+
+_POW_CACHE: dict[str, np.ndarray] = {}
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P**i and P**-i for i < n (mod 2**64), cached and grown as needed."""
+    have = _POW_CACHE.get("pw")
+    if have is None or have.size < n:
+        size = max(n, 1 << 22, 0 if have is None else 2 * have.size)
+        with np.errstate(over="ignore"):
+            pw = np.full(size, _P, dtype=np.uint64)
+            pw[0] = 1
+            np.multiply.accumulate(pw, out=pw)
+            inv = np.full(size, _P_INV, dtype=np.uint64)
+            inv[0] = 1
+            np.multiply.accumulate(inv, out=inv)
+        _POW_CACHE["pw"], _POW_CACHE["inv"] = pw, inv
+    return _POW_CACHE["pw"][:n], _POW_CACHE["inv"][:n]
+
+
+def gram_hashes(bt: Batch, m: int | np.ndarray, stride: int = 1, rows: np.ndarray | None = None,
+                with_pos: bool = False) -> tuple[np.ndarray, ...]:
+    """(hash, input row) of every run of ``m`` consecutive tokens of a batch starting at a token
+    position that is a multiple of ``stride``. ``m`` may be one per input row (array indexed by
+    input row); ``rows`` (bool mask indexed by input row) limits it to some rows."""
+    counts = bt.counts
+    mm = m[bt.rows] if isinstance(m, np.ndarray) else np.full(counts.size, m, dtype=np.int64)
+    per = np.where(counts >= mm, (counts - mm) // stride + 1, 0)
+    if rows is not None:
+        per = per * rows[bt.rows]
+    total = int(per.sum())
+    firsts = np.cumsum(counts) - counts
+    gfirst = np.cumsum(per) - per
+    i = np.repeat(firsts - stride * gfirst, per) + stride * np.arange(total, dtype=np.int64)
+    h = hash_at(bt, i, np.repeat(mm, per))
+    local = np.repeat(np.arange(counts.size), per)
+    return (h, bt.rows[local], i, local) if with_pos else (h, bt.rows[local])
+
+
+def hash_at(bt: Batch, i: np.ndarray, m: np.ndarray | int) -> np.ndarray:
+    """Hashes of the runs of ``m`` tokens starting at batch token indices ``i``."""
+    if i.size == 0:
+        return np.zeros(0, dtype=np.uint64)
+    prefix = bt.prefix_sums()
+    _, inv = _powers(bt.values.size + 1)
+    mi = np.asarray(m, dtype=np.int64)
     with np.errstate(over="ignore"):
-        size = data.size + 1
-        pw = np.full(size, _P, dtype=np.uint64)
-        pw[0] = 1
-        np.multiply.accumulate(pw, out=pw)  # P**t
-        prefix = np.zeros(size, dtype=np.uint64)
-        np.cumsum((data.astype(np.uint64) + np.uint64(1)) * pw[:-1], out=prefix[1:])
-        del pw
-        inv = np.full(size, _P_INV, dtype=np.uint64)
-        inv[0] = 1
-        np.multiply.accumulate(inv, out=inv)  # P**-t
-        h = (prefix[ends] - prefix[starts]) * inv[starts]
-        h ^= (ends - starts).astype(np.uint64) << np.uint64(56)
-        return _mix64(h)
+        h = (prefix[i + mi] - prefix[i]) * inv[i]
+        h ^= (mi.astype(np.uint64) << np.uint64(48)) ^ _TAG[bt.zh]
+    return _mix64(h)
 
 
 def _mix64(x: np.ndarray) -> np.ndarray:
@@ -158,76 +322,162 @@ def _mix64(x: np.ndarray) -> np.ndarray:
 class BenchmarkIndex:
     """Benchmark questions prepared for matching.
 
-    ``hashes`` (sorted, unique) -> ``owner`` (row of ``items`` with that n-gram: the first in item
-    order); ``whole`` maps the overlap text of short questions to their item row; ``items`` has
-    benchmark, item id, file and the overlap text, one row per checked question.
+    ``items``: benchmark, item id, file, question and ``__item`` (its row), one row per question.
+    ``hashes`` (sorted, unique) -> ``owner`` (the first item with that n-gram); ``whole`` ->
+    ``whole_owner``: hashes of the short questions matched whole, ``whole_lengths`` their lengths
+    per kind (True: Chinese); ``cand`` + ``bitmap``: every ``A_*``-gram of the long questions,
+    ``short_cand`` + ``short_bitmap``: every ``S_*``-gram of the short ones (stage A, the stride
+    filters over the pool); ``hash_bitmap`` prefilters ``hashes``.
     """
 
     items: pl.DataFrame
     hashes: np.ndarray
     owner: np.ndarray
-    whole: pl.DataFrame
+    whole: np.ndarray
+    whole_owner: np.ndarray
+    whole_lengths: dict
+    cand: np.ndarray
     bitmap: np.ndarray
+    short_cand: np.ndarray
+    short_bitmap: np.ndarray
+    hash_bitmap: np.ndarray
+    n: dict
     too_short: dict[str, int] = field(default_factory=dict)
+
+
+def _unique_first(h: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique hashes, each with its lowest row."""
+    if h.size == 0:
+        return h, r
+    order = np.argsort(h)
+    h, r = h[order], r[order]
+    starts = np.flatnonzero(np.concatenate([[True], h[1:] != h[:-1]]))
+    return h[starts], np.minimum.reduceat(r, starts)
+
+
+def _sorted_unique(a: np.ndarray) -> np.ndarray:
+    """np.unique by sorting (NumPy 2's hash-based unique is several times slower on 1M+ hashes)."""
+    a = np.sort(a)
+    return a[np.concatenate([[True], a[1:] != a[:-1]])] if a.size else a
+
+
+def _bitmap(h: np.ndarray) -> np.ndarray:
+    """A 2**BITMAP_BITS-bit set of the hashes' top bits (a cheap first membership test)."""
+    bitmap = np.zeros(1 << (BITMAP_BITS - 3), dtype=np.uint8)
+    top = _sorted_unique((h >> np.uint64(64 - BITMAP_BITS)).astype(np.int64))
+    if top.size:
+        byte = top >> 3
+        starts = np.flatnonzero(np.concatenate([[True], byte[1:] != byte[:-1]]))
+        bitmap[byte[starts]] = np.bitwise_or.reduceat((1 << (top & 7)).astype(np.uint8), starts)
+    return bitmap
+
+
+def _member(h: np.ndarray, sorted_h: np.ndarray, bitmap: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(mask of ``h`` found in ``sorted_h``, their positions there)."""
+    if sorted_h.size == 0 or h.size == 0:
+        return np.zeros(h.size, dtype=bool), np.zeros(h.size, dtype=np.int64)
+    if bitmap is not None:
+        top = (h >> np.uint64(64 - BITMAP_BITS)).astype(np.int64)
+        maybe = np.flatnonzero((bitmap[top >> 3] >> (top & 7).astype(np.uint8)) & 1)
+    else:
+        maybe = np.arange(h.size)
+    pos = np.searchsorted(sorted_h, h[maybe]).clip(max=sorted_h.size - 1)
+    hit = sorted_h[pos] == h[maybe]
+    mask = np.zeros(h.size, dtype=bool)
+    mask[maybe[hit]] = True
+    where = np.zeros(h.size, dtype=np.int64)
+    where[maybe[hit]] = pos[hit]
+    return mask, where
 
 
 def build_index(questions: pl.DataFrame, n_words: int = N_WORDS, n_chars: int = N_CHARS,
                 min_words: int = MIN_WORDS, min_chars: int = MIN_CHARS) -> BenchmarkIndex:
     """Index benchmark questions (columns benchmark, item_id, file, question)."""
-    items = (questions.with_columns(overlap_text(pl.col(S.QUESTION)).alias(TEXT))
-             .filter(pl.col(TEXT) != "").with_row_index("__item"))
-    hashes, row, tokens = ngram_hashes(items[TEXT], n_words, n_chars)
-    is_word = items[TEXT].str.starts_with(" ").to_numpy()
-    n = np.where(is_word, n_words, n_chars)
-    minimum = np.where(is_word, min_words, min_chars)
-    short = (tokens < n) & (tokens >= minimum)
-    tiny = tokens < minimum
-    items = items.with_columns(pl.Series("__short", short), pl.Series("__tiny", tiny))
-    too_short = {b: int(c) for b, c in items.filter(pl.col("__tiny")).group_by(BENCH).len().sort(BENCH).iter_rows()}
-    # unique hashes, each owned by its first item (items are in benchmark/file/position order)
-    order = np.lexsort((row, hashes))
-    h, r = hashes[order], row[order]
-    keep = np.concatenate([[True], h[1:] != h[:-1]]) if h.size else np.zeros(0, dtype=bool)
-    bitmap = np.zeros(1 << (BITMAP_BITS - 3), dtype=np.uint8)
-    top = (h[keep] >> np.uint64(64 - BITMAP_BITS)).astype(np.int64)
-    np.bitwise_or.at(bitmap, top >> 3, (1 << (top & 7)).astype(np.uint8))
-    whole = items.filter(pl.col("__short")).group_by(TEXT, maintain_order=True).agg(pl.col("__item").first())
-    return BenchmarkIndex(items=items.drop("__short", "__tiny"), hashes=h[keep], owner=r[keep], whole=whole,
-                          bitmap=bitmap, too_short=too_short)
+    if (A_WORDS + A_STRIDE_WORDS - 1 > n_words or A_CHARS + A_STRIDE_CHARS - 1 > n_chars
+            or S_WORDS + S_STRIDE_WORDS - 1 > min_words or S_CHARS + S_STRIDE_CHARS - 1 > min_chars):
+        raise ValueError("stage A grams must fit in the shortest checked run (m + stride - 1 <= minimum)")
+    items = questions.with_row_index("__item")
+    batches = tokens(items[S.QUESTION])
+    ntok, is_zh = token_counts(batches, items.height)
+    n = {True: n_chars, False: n_words}
+    long = ntok >= np.where(is_zh, n_chars, n_words)
+    short = ~long & (ntok >= np.where(is_zh, min_chars, min_words))
+    tiny = ~long & ~short
+    too_short = {b: int(c) for b, c in items.filter(pl.Series(tiny)).group_by(BENCH).len().sort(BENCH).iter_rows()}
+    ex, wh, ca, sc = [], [], [], []
+    for bt in batches:
+        ex.append(gram_hashes(bt, n[bt.zh], rows=long))
+        wh.append(gram_hashes(bt, ntok, rows=short))
+        ca.append(gram_hashes(bt, A_CHARS if bt.zh else A_WORDS, rows=long))
+        sc.append(gram_hashes(bt, S_CHARS if bt.zh else S_WORDS, rows=short))
+    lengths = {kind: np.unique(ntok[short & (is_zh == kind)]) for kind in (True, False)}
+    cat = lambda parts, k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.uint64 if k == 0 else np.int64)  # noqa: E731
+    hashes, owner = _unique_first(cat(ex, 0), cat(ex, 1))
+    whole, whole_owner = _unique_first(cat(wh, 0), cat(wh, 1))
+    cand, short_cand = _sorted_unique(cat(ca, 0)), _sorted_unique(cat(sc, 0))
+    return BenchmarkIndex(items=items, hashes=hashes, owner=owner, whole=whole, whole_owner=whole_owner,
+                          whole_lengths=lengths, cand=cand, bitmap=_bitmap(cand), short_cand=short_cand,
+                          short_bitmap=_bitmap(short_cand), hash_bitmap=_bitmap(hashes), n=n, too_short=too_short)
 
 
-def find_overlaps(questions: pl.Series, index: BenchmarkIndex, *, max_matches: int = MAX_MATCHES,
-                  n_words: int = N_WORDS, n_chars: int = N_CHARS) -> pl.DataFrame:
+def find_overlaps(questions: pl.Series, index: BenchmarkIndex, *, max_matches: int = MAX_MATCHES) -> pl.DataFrame:
     """Pool rows that overlap the index: columns row (position in ``questions``), item (row of
     ``index.items``) and grams (n-grams shared with that item; 0 for a whole-question match), one
-    row per (pool row, item)."""
-    texts = pl.DataFrame({"q": questions}).select(overlap_text(pl.col("q")).alias("t"))["t"]
-    rows, owners = [], []
-    for lo in range(0, texts.len(), ROW_CHUNK):
-        h, r, _ = ngram_hashes(texts.slice(lo, ROW_CHUNK), n_words, n_chars)
-        top = (h >> np.uint64(64 - BITMAP_BITS)).astype(np.int64)
-        maybe = (index.bitmap[top >> 3] >> (top & 7).astype(np.uint8)) & 1 == 1
-        h, r = h[maybe], r[maybe]
-        pos = np.searchsorted(index.hashes, h).clip(max=max(index.hashes.size - 1, 0))
-        hit = index.hashes[pos] == h if index.hashes.size else np.zeros(h.size, dtype=bool)
-        rows.append(r[hit] + lo)
-        owners.append(pos[hit])
-    gram = np.concatenate(owners) if owners else np.zeros(0, np.int64)
-    gram_hits = pl.DataFrame({"row": np.concatenate(rows) if rows else np.zeros(0, np.int64), "gram": gram,
+    row per (pool row, item).
+
+    Stage A: n-grams of ``A_*`` tokens at every ``A_STRIDE_*``-th token of each pool text against
+    all of the benchmark's: a shared run of at least ``A + stride - 1`` tokens (every checked run
+    is that long) always contains one, so no match is lost. Stage B, on the rows stage A flagged
+    (few): the exact rule, every n-gram and every whole short question."""
+    gram_rows, gram_ids, whole_rows, whole_ids = [], [], [], []
+    for lo in range(0, questions.len(), ROW_CHUNK):
+        chunk = questions.slice(lo, ROW_CHUNK)
+        batches = tokens(chunk)
+        for bt in batches:
+            # n-grams: stage A flags rows, stage B checks every n-gram of those rows
+            h, r = gram_hashes(bt, A_CHARS if bt.zh else A_WORDS, stride=A_STRIDE_CHARS if bt.zh else A_STRIDE_WORDS)
+            hit, _ = _member(h, index.cand, index.bitmap)
+            if hit.any():
+                cand = np.zeros(chunk.len(), dtype=bool)
+                cand[r[hit]] = True
+                h, r = gram_hashes(bt, index.n[bt.zh], rows=cand)
+                hit, pos = _member(h, index.hashes, index.hash_bitmap)
+                gram_rows.append(r[hit] + lo)
+                gram_ids.append(pos[hit])
+            lengths = index.whole_lengths[bt.zh]
+            if lengths.size == 0:
+                continue
+            # whole short questions: a stage-A hit at token i lies inside any occurrence, which then
+            # starts at one of i - (longest - m) .. i: check those starts for every length
+            m = S_CHARS if bt.zh else S_WORDS
+            h, r, i, local = gram_hashes(bt, m, stride=S_STRIDE_CHARS if bt.zh else S_STRIDE_WORDS, with_pos=True)
+            hit, _ = _member(h, index.short_cand, index.short_bitmap)
+            r, i, local = r[hit], i[hit], local[hit]
+            if r.size == 0:
+                continue
+            first = (np.cumsum(bt.counts) - bt.counts)[local]
+            last = first + bt.counts[local]
+            back = np.arange(int(lengths.max()) - m + 1)
+            start = (i[:, None] - back[None, :]).ravel()
+            rr, ff, ll = (np.repeat(x, back.size) for x in (r, first, last))
+            for length in lengths.tolist():
+                ok = (start >= ff) & (start + length <= ll)
+                h = hash_at(bt, start[ok], length)
+                hit, pos = _member(h, index.whole)
+                whole_rows.append(rr[ok][hit] + lo)
+                whole_ids.append(pos[hit])
+    cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)  # noqa: E731
+    gram = cat(gram_ids)
+    gram_hits = pl.DataFrame({"row": cat(gram_rows).astype(np.int64), "gram": gram.astype(np.int64),
                               "item": index.owner[gram].astype(np.int64)})
     # boilerplate: a benchmark n-gram shared by more than max_matches pool records is not evidence
+    # (every record holding a benchmark n-gram passed stage A, so this count is over the whole pool)
     gram_hits = gram_hits.unique().filter(pl.len().over("gram") <= max_matches)
     by_gram = gram_hits.group_by("row", "item").agg(pl.len().cast(pl.Int64).alias("grams"))
-    frames = [by_gram]
-    if index.whole.height:
-        pats = index.whole[TEXT]
-        found = (pl.DataFrame({"t": texts}).with_row_index("row")
-                 .select("row", pl.col("t").str.extract_many(pats.implode(), overlapping=True).alias("m"))
-                 .explode("m").drop_nulls("m")
-                 .join(index.whole.rename({TEXT: "m", "__item": "item"}), on="m")
-                 .select(pl.col("row").cast(pl.Int64), pl.col("item").cast(pl.Int64), pl.lit(0, pl.Int64).alias("grams")))
-        frames.append(found.unique())
-    return pl.concat(frames).sort("row", "item")
+    wid = cat(whole_ids)
+    whole = pl.DataFrame({"row": cat(whole_rows).astype(np.int64), "item": index.whole_owner[wid].astype(np.int64),
+                          "grams": np.zeros(wid.size, dtype=np.int64)}).unique()
+    return pl.concat([by_gram, whole]).sort("row", "item")
 
 
 def contamination(pool: pl.DataFrame, index: BenchmarkIndex, *, max_matches: int = MAX_MATCHES) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
