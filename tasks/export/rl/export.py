@@ -350,7 +350,7 @@ def to_trl(rows: pl.DataFrame) -> pa.Table:
 
 
 def to_openrlhf(rows: pl.DataFrame) -> pl.DataFrame:
-    """OpenRLHF PromptDataset rows: ``--input_key input --label_key label --apply_chat_template``."""
+    """OpenRLHF PromptDataset rows: ``--data.input_key input --data.label_key label --data.apply_chat_template``."""
     return rows.select(
         pl.col("prompt").alias("input"),
         pl.col("ground_truth").alias("label"),

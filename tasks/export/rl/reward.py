@@ -1,7 +1,7 @@
 """Rule-based reward for medprep RL data: one scorer, three trainer entry points.
 
 This file is deliberately **self-contained (standard library only)** so trainers can load it by
-file path — verl (``custom_reward_function.path``) and OpenRLHF (``--remote_rm_url reward.py``)
+file path — verl (``reward.custom_reward_function.path``) and OpenRLHF (``--reward.remote_url reward.py``)
 both import it with ``importlib.util.spec_from_file_location`` outside any package. ``torch`` is
 imported lazily, only inside :func:`reward_func`, and only if it is installed.
 
@@ -797,10 +797,10 @@ def _response_from_query(query: str, prompt: str) -> str:
 
 
 def reward_func(queries: list[str], prompts: list[str], labels: list[Any], **kwargs: Any) -> dict[str, Any]:
-    """OpenRLHF ``--remote_rm_url reward.py`` entry point.
+    """OpenRLHF ``--reward.remote_url reward.py`` entry point (``--remote_rm_url`` before 0.10).
 
     ``queries`` are prompt + response (decoded with special tokens), ``labels`` the ground truths
-    (``--label_key label``). Returns ``{"rewards", "scores", "extra_logs"}``: torch tensors when
+    (``--data.label_key label``). Returns ``{"rewards", "scores", "extra_logs"}``: torch tensors when
     torch is importable, else lists. ``scores`` equal ``rewards`` (both in [0, 1]).
     """
     prompts = list(prompts) if prompts is not None else [""] * len(queries)

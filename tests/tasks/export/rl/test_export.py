@@ -274,9 +274,12 @@ def test_launch_scripts_reference_existing_files(exported, tmp_path, script, fun
         assert "data.truncation" not in keys
     else:
         assert referenced == {"openrlhf/train.jsonl", "openrlhf/val.jsonl", "reward.py"}
-        for flag, value in (("--input_key", "input"), ("--label_key", "label"), ("--prompt_max_len", "1024")):
+        # OpenRLHF >= 0.10 dotted flags (OpenRLHF's own parser checks them: test_launch.py)
+        for flag, value in (("--data.input_key", "input"), ("--data.label_key", "label"), ("--data.max_len", str(1024 + 2048)),
+                            ("--rollout.max_new_tokens", "2048"), ("--reward.remote_url", str(out.resolve() / "reward.py"))):
             assert args[args.index(flag) + 1] == value
-        assert "--apply_chat_template" in args
+        assert "--data.apply_chat_template" in args and "--train.colocate_all" in args
+        assert not [a for a in args if a.startswith("--") and "." not in a]  # no flat (<= 0.9.0) flag left
     for p in paths:
         assert Path(p).is_file(), p
     # the reward function they name imports from the file (as verl / OpenRLHF do) and scores
