@@ -207,8 +207,13 @@ def report(results: dict) -> str:
     return "\n".join(lines)
 
 
-def evaluate_splits(splits: list[str], data_dir: Path = DATA_DIR, extra: list[Path] | None = None) -> tuple[dict, dict]:
-    """Score the named splits; returns (results, scored frames by split)."""
+def evaluate_splits(splits: list[str], data_dir: Path = DATA_DIR, extra: list[Path] | None = None,
+                    risk_model=None) -> tuple[dict, dict]:
+    """Score the named splits; returns (results, scored frames by split).
+
+    ``risk_model``: ``(scored frame) -> (frame with model pred_risk / pred_reasons, run report)``
+    (``tasks.model.risk_labeller.predict_eval`` bound to an endpoint) to measure a model labeller
+    instead of the rules; the metric code is the same."""
     results = {"risk_version": labels.RISK_LEXICON_VERSION, "specialty_version": labels.SPECIALTY_LEXICON_VERSION,
                "bootstrap": BOOTSTRAP, "seed": SEED, "targets": TARGETS, "splits": {}}
     frames = {}
@@ -222,12 +227,18 @@ def evaluate_splits(splits: list[str], data_dir: Path = DATA_DIR, extra: list[Pa
         if df.is_empty():
             continue
         scored = predict(df)
+        model_run = None
+        if risk_model is not None:
+            scored, model_run = risk_model(scored)
+            results["risk_version"] = f"model {model_run['endpoint']['model']} ({model_run['prompt_version']}, rules fallback)"
         frames[split] = scored
         results["splits"][split] = {
             "files": {f.name: sha256_file(f) for f in files},
             "groups": group_metrics(scored),
             "confusion": confusion(scored),
         }
+        if model_run is not None:
+            results["splits"][split]["risk_model"] = model_run
     return results, frames
 
 
@@ -241,14 +252,43 @@ def main(argv: list[str] | None = None) -> int:
                     help="another labelled JSONL (old format: question, language, expected_risk) added to dev")
     ap.add_argument("--errors", action="store_true", help="list misclassified dev questions (never test)")
     ap.add_argument("--no-write", action="store_true", help="do not write the results file")
-    ap.add_argument("--results", type=Path, default=RESULTS_FILE)
+    ap.add_argument("--results", type=Path, default=None,
+                    help=f"results file (default {RESULTS_FILE.name} for the rules; with --model-url only when given)")
+    ap.add_argument("--model-url", help="measure the model risk labeller at this OpenAI-compatible URL instead of the rules")
+    ap.add_argument("--model", help="served model name (with --model-url); key from $MEDPREP_API_KEY")
+    ap.add_argument("--prompt", type=Path, help="a risk prompt template to try on dev (default: the packaged one)")
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--max-tokens", type=int, default=64, help="model answer budget (more for a model that thinks first)")
+    ap.add_argument("--cache-dir", type=Path, help="model response cache (default ~/.cache/medprep/risk-eval)")
     args = ap.parse_args(argv)
     splits = ["dev", "test"] if args.split == "both" else [args.split]
-    results, frames = evaluate_splits(splits, args.data_dir, args.extra)
+    risk_model = None
+    if args.model_url:
+        if not args.model:
+            print("--model-url needs --model (the model name the server serves)", file=sys.stderr)
+            return 2
+        if args.prompt and not args.prompt.is_file():
+            print(f"--prompt {args.prompt} does not exist", file=sys.stderr)
+            return 2
+        from tasks.model.client import Endpoint, Sampling
+        from tasks.model.risk_labeller import predict_eval
+
+        endpoint = Endpoint(args.model_url, args.model, concurrency=max(1, args.concurrency))
+        cache_dir = args.cache_dir or Path.home() / ".cache" / "medprep" / "risk-eval"
+        prompt = args.prompt.read_text(encoding="utf-8") if args.prompt else None
+        sampling = Sampling(temperature=0.0, max_tokens=args.max_tokens)
+        risk_model = lambda df: predict_eval(df, endpoint, cache_dir, prompt, sampling)  # noqa: E731
+    results, frames = evaluate_splits(splits, args.data_dir, args.extra, risk_model)
     if not results["splits"]:
         print(f"no eval data under {args.data_dir} (expected {{dev,test}}_{{zh,en}}.jsonl)", file=sys.stderr)
         return 2
     print(report(results))
+    for split, r in results["splits"].items():
+        if m := r.get("risk_model"):
+            c = m["client"]
+            print(f"\n{split} model labeller: {m['by_model']} of {m['questions']} labelled by the model, "
+                  f"{m['fallback_rules']} by the rules ({m['unparsed']} unparsed, {m['request_errors']} request errors); "
+                  f"{c['requests']} requests, {c['cache_hits']} cache hits, {c['req_per_s']} req/s, {c['seconds']} s")
     if args.errors and "dev" in frames:
         print("\ndev misclassified (gold -> predicted [rules]):")
         bad = frames["dev"].filter(pl.col("risk") != pl.col("pred_risk")).sort("language", "risk", "pred_risk")
@@ -260,9 +300,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\ndev specialty misses (gold -> predicted):")
         for r in sbad.iter_rows(named=True):
             print(f"  {r['specialty']:>22} -> {r['pred_specialty']:<22} {(r['question'] or '')[:120]!r}")
-    if "test" in results["splits"] and not args.no_write:
-        args.results.write_text(json.dumps(results, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        print(f"\nwrote {args.results}")
+    results_file = args.results or (None if risk_model else RESULTS_FILE)
+    if results_file and ("test" in results["splits"] or risk_model) and not args.no_write:
+        results_file.write_text(json.dumps(results, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"\nwrote {results_file}")
     return 0
 
 

@@ -215,6 +215,7 @@ class ChatClient:
         import httpx
 
         ep = self.endpoint
+        logger = log()  # before the clock starts: its first call imports Prefect (seconds on a busy machine)
         stats = Stats(total=len(requests))
         t0 = time.perf_counter()
         replies: list[Reply | None] = [None] * len(requests)
@@ -228,7 +229,6 @@ class ChatClient:
                 stats.done += 1
             else:
                 todo.append((i, req, key))
-        logger = log()
         if todo:
             logger.info("%s: %d requests (%d of %d answered from the cache) to %s, model %s, concurrency %d",
                         self.label, len(todo), stats.cache_hits, len(requests), ep.base_url, ep.model, ep.concurrency)

@@ -74,3 +74,70 @@ def test_report_shows_dev_test_side_by_side_and_the_drop(tmp_path):
     results, _ = h.evaluate_splits(["dev", "test"], tmp_path)
     text = h.report(results)
     assert "dev (n)" in text and "test (n)" in text and "drop" in text
+
+
+@pytest.mark.model
+def test_model_labeller_through_the_same_harness(tiny_endpoint, tmp_path, monkeypatch, capsys, caplog):
+    """--model-url: the model labels risk via a REAL server on loopback (tiny random model: its answers
+    never parse, so every question falls back to the rules, counted); same metric code, cache on rerun,
+    the rules' results file untouched, the key never written. Relabelling a file reuses the cache."""
+    import logging
+
+    import polars as pl
+
+    from tasks.model import risk_labeller
+
+    key = "sk-medprep-risk-never-written-5d1e"
+    monkeypatch.setenv("MEDPREP_API_KEY", key)
+    caplog.set_level(logging.DEBUG)
+    h = _harness()
+    for lang in ("zh", "en"):
+        _write(tmp_path / f"dev_{lang}.jsonl", _rows(lang))
+    prompt = tmp_path / "prompt.txt"  # a short template: the packaged 11 kB one is slow on a random CPU model
+    prompt.write_text("Label the risk (high, medium or low).\nQUESTION:\n{question}\nrisk:", encoding="utf-8")
+    rules_file = h.RESULTS_FILE.read_bytes() if h.RESULTS_FILE.is_file() else None
+    args = ["--split", "dev", "--data-dir", str(tmp_path), "--model-url", tiny_endpoint["url"],
+            "--model", tiny_endpoint["model"], "--prompt", str(prompt), "--max-tokens", "4",
+            "--cache-dir", str(tmp_path / "cache"), "--concurrency", "2"]
+    assert h.main([*args, "--results", str(tmp_path / "m1.json")]) == 0
+    first = capsys.readouterr()
+    m1 = json.loads((tmp_path / "m1.json").read_text(encoding="utf-8"))
+    run = m1["splits"]["dev"]["risk_model"]
+    assert run["questions"] == 6 and run["by_model"] + run["fallback_rules"] == 6
+    assert run["fallback_rules"] == run["unparsed"] + run["request_errors"] and run["request_errors"] == 0
+    assert run["client"]["requests"] == 6 and run["client"]["cache_hits"] == 0
+    assert run["prompt_version"] == risk_labeller.prompt_version(prompt.read_text(encoding="utf-8"))
+    assert m1["risk_version"].startswith(f"model {tiny_endpoint['model']}")
+    assert m1["splits"]["dev"]["groups"]["all"]["n"] == 6 and "accuracy" in m1["splits"]["dev"]["groups"]["all"]
+    # questions the model did not label carry the rules' label: equal to the rules-only harness then
+    rules, _ = h.evaluate_splits(["dev"], tmp_path)
+    if run["by_model"] == 0:
+        assert m1["splits"]["dev"]["confusion"] == rules["splits"]["dev"]["confusion"]
+    assert "model labeller: " in first.out and "labelled by the model" in first.out
+    print("tiny server, risk labeller:", run["client"])
+    # rerun: all from the cache, same figures
+    assert h.main([*args, "--results", str(tmp_path / "m2.json")]) == 0
+    second = capsys.readouterr()
+    m2 = json.loads((tmp_path / "m2.json").read_text(encoding="utf-8"))
+    assert m2["splits"]["dev"]["risk_model"]["client"]["cache_hits"] == 6
+    assert m2["splits"]["dev"]["risk_model"]["client"]["requests"] == 0
+    assert m2["splits"]["dev"]["groups"] == m1["splits"]["dev"]["groups"]
+    # without --results a model run writes nothing: the rules' figures (read by the card) stay
+    assert h.main(args) == 0
+    assert "wrote" not in capsys.readouterr().out
+    assert (h.RESULTS_FILE.read_bytes() if h.RESULTS_FILE.is_file() else None) == rules_file
+    # the relabel tool on the same questions, prompt and budget: answered from the same cache
+    recs = tmp_path / "records.jsonl"
+    _write(recs, [{"id": r["id"], "question": r["question"]} for lang in ("zh", "en") for r in _rows(lang)])
+    assert risk_labeller.main(["--url", tiny_endpoint["url"], "--model", tiny_endpoint["model"], "--prompt", str(prompt),
+                               "--max-tokens", "4", "--cache-dir", str(tmp_path / "cache"), str(recs),
+                               str(tmp_path / "out.parquet")]) == 0
+    third = capsys.readouterr()
+    out = pl.read_parquet(tmp_path / "out.parquet")
+    assert out.height == 6 and set(out["risk_level"]) <= {"high", "medium", "low"}
+    assert out["risk_by"].value_counts().sort("risk_by").rows() == (
+        [(k, v) for k, v in (("model", run["by_model"]), ("rules", run["fallback_rules"])) if v])
+    assert json.loads(third.out)["client"]["cache_hits"] == 6
+    written = "".join(p.read_text(encoding="utf-8") for p in tmp_path.rglob("*.json"))
+    for text in (first.out, first.err, second.out, second.err, third.out, third.err, caplog.text, written):
+        assert key not in text
