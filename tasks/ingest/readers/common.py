@@ -168,17 +168,36 @@ def _leaf_flags(expr: pl.Expr, dtype: pl.DataType) -> list[pl.Expr]:
     return []
 
 
-def maybe_coerced(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> bool:
-    """True when a text field of ``frame`` (as Polars read it) may hold a coerced non-text value.
+def coerced_rows(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> list[int]:
+    """Rows of ``frame`` (as Polars read it, in file order) where a text field may hold a coerced
+    non-text value.
 
     Polars' JSON readers, given a String field, turn a number or boolean (and, in JSON Lines, an
-    object or a list) into text; this vectorised check is what keeps the fast path honest: True
-    sends the file to the record-by-record path, which quarantines such records as ``wrong_type``.
+    object or a list) into text; this vectorised check is what keeps the fast path honest: only the
+    rows it returns are looked at again, parsed on their own from the file's text
+    (:func:`check_suspects`). A real text value that looks like this ("42") costs that look, never
+    the record.
     """
     flags = [e for c, t in schema.items() if c in frame.columns for e in _leaf_flags(pl.col(c), t)]
     if not flags or frame.height == 0:
-        return False
-    return bool(frame.select(pl.any_horizontal([f.any() for f in flags])).item())
+        return []
+    hit = frame.select(pl.any_horizontal(flags).fill_null(False).arg_true()).to_series()
+    return hit.cast(pl.Int64).to_list()
+
+
+def check_suspects(
+    path: Path, frame: pl.DataFrame, schema: dict[str, pl.DataType], suspects: list[int], originals
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Fast-path frame + its suspect rows -> (records, quarantined): each suspect is parsed from its
+    text as written (``originals``: rows -> {row: text}) and quarantined when its types are wrong;
+    every other row stays as Polars read it."""
+    texts = originals(suspects)
+    bad = [(row, record_problem(loads(texts[row]), schema), texts[row]) for row in suspects]
+    bad = [b for b in bad if b[1]]
+    good = with_row(frame)
+    if bad:
+        good = good.filter(~pl.col(SOURCE_ROW).is_in(pl.Series([b[0] for b in bad], dtype=pl.Int64).implode()))
+    return good, quarantine_frame(path, [b[0] for b in bad], [b[1] for b in bad], [b[2] for b in bad])
 
 
 def quarantine_frame(path: Path, rows: list, reasons: list[str], raws: list[str]) -> pl.DataFrame:

@@ -9,7 +9,15 @@ from pathlib import Path
 import polars as pl
 
 from tasks.core.errors import BadFileError
-from tasks.ingest.readers.common import DECODER, TooDeep, maybe_coerced, no_quarantine, records_to_frames, with_row
+from tasks.ingest.readers.common import (
+    DECODER,
+    TooDeep,
+    check_suspects,
+    coerced_rows,
+    no_quarantine,
+    records_to_frames,
+    with_row,
+)
 from tasks.ingest.readers.sniff import UTF8_BOM, read_head
 
 _WS = re.compile(r"[ \t\n\r]*")
@@ -91,8 +99,9 @@ def decode_utf8(path: Path, data: bytes) -> str:
 def read_json_array(path: Path, schema: dict[str, pl.DataType]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Read one JSON array (UTF-8, BOM or not) -> (records, quarantined records).
 
-    Fast path: Polars reads the file, and a vectorised check (:func:`maybe_coerced`) that no text
-    field holds a number or a boolean that Polars turned into text. Otherwise every
+    Fast path: Polars reads the file; rows where a text field may hold a number or a boolean that
+    Polars turned into text (a vectorised check, :func:`~tasks.ingest.readers.common.coerced_rows`)
+    are parsed again on their own from the file's text and quarantined when their types are wrong. Otherwise every
     item is parsed on its own and checked; bad ones are quarantined with their text as written.
     """
     if not read_head(path, 4096).removeprefix(UTF8_BOM).lstrip().startswith(b"["):
@@ -102,10 +111,13 @@ def read_json_array(path: Path, schema: dict[str, pl.DataType]) -> tuple[pl.Data
         )
     try:
         frame = pl.read_json(path, schema=schema)
-        if not maybe_coerced(frame, schema):
-            return with_row(frame), no_quarantine()
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, ValueError):
-        pass  # malformed JSON or a record of another shape: find out which, below
+        pass  # malformed JSON, NaN, or a record of another shape: find out which, below
+    else:
+        suspects = coerced_rows(frame, schema)
+        if not suspects:
+            return with_row(frame), no_quarantine()
+        return check_suspects(path, frame, schema, suspects, lambda rows: original_items(path, rows))
     text = decode_utf8(path, Path(path).read_bytes())
     try:
         items = [(idx, obj, text[a:b]) for idx, a, b, obj in iter_array_items(text)]

@@ -8,7 +8,15 @@ from pathlib import Path
 import polars as pl
 
 from tasks.core.errors import BadFileError
-from tasks.ingest.readers.common import InvalidJSON, loads, maybe_coerced, no_quarantine, records_to_frames, with_row
+from tasks.ingest.readers.common import (
+    InvalidJSON,
+    check_suspects,
+    coerced_rows,
+    loads,
+    no_quarantine,
+    records_to_frames,
+    with_row,
+)
 from tasks.ingest.readers.sniff import UTF8_BOM
 
 
@@ -31,15 +39,19 @@ def _text(line: bytes) -> str:
 def read_jsonl(path: Path, schema: dict[str, pl.DataType]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Read JSON Lines -> (records, quarantined lines); blank lines are skipped, bad lines quarantined.
 
-    Fast path: Polars reads the file; it is kept when every non-blank line became a record and no
-    text field holds a number, boolean, object or list (:func:`~tasks.ingest.readers.common.maybe_coerced`), which Polars
-    would have turned into text. Otherwise line by line: ``invalid_json`` for a line that does not
+    Fast path: Polars reads the file; when every non-blank line became a record, only the lines
+    where a text field may hold a number, boolean, object or list that Polars turned into text
+    (:func:`~tasks.ingest.readers.common.coerced_rows`) are parsed again on their own. Otherwise
+    line by line: ``invalid_json`` for a line that does not
     parse, ``wrong_type:…`` / ``not_an_object:…`` / ``too_deep`` for one that cannot be read.
     """
     try:
         frame = pl.read_ndjson(path, schema=schema)
-        if frame.height == _count_nonblank_lines(path) and not maybe_coerced(frame, schema):
-            return with_row(frame), no_quarantine()
+        if frame.height == _count_nonblank_lines(path):
+            suspects = coerced_rows(frame, schema)
+            if not suspects:
+                return with_row(frame), no_quarantine()
+            return check_suspects(path, frame, schema, suspects, lambda rows: original_lines(path, rows))
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, ValueError):
         pass
     indexed: list[tuple[int, object, str]] = []
