@@ -114,7 +114,8 @@ def test_model_labeller_through_the_same_harness(tiny_endpoint, tmp_path, monkey
     if run["by_model"] == 0:
         assert m1["splits"]["dev"]["confusion"] == rules["splits"]["dev"]["confusion"]
     assert "model labeller: " in first.out and "labelled by the model" in first.out
-    print("tiny server, risk labeller:", run["client"])
+    with capsys.disabled():
+        print("\ntiny server, risk labeller:", run["client"])
     # rerun: all from the cache, same figures
     assert h.main([*args, "--results", str(tmp_path / "m2.json")]) == 0
     second = capsys.readouterr()

@@ -78,7 +78,8 @@ def test_harness_end_to_end_cache_and_key(tiny_endpoint, tmp_path, monkeypatch, 
         assert 0 <= g["ci95"][0] <= g["agreement"] <= g["ci95"][1] <= 1
     assert dev["groups"]["en"]["n"] + dev["groups"]["zh"]["n"] == 5
     assert "dev   all" in first.out and "req/s" in first.out
-    print("tiny server, first run:", dev["client"], test["client"])
+    with capsys.disabled():
+        print("\ntiny server, first run:", dev["client"], test["client"])
     # rerun: every verdict from the cache, nothing sent, same figures
     assert h.main([*args, "--out", str(tmp_path / "r2.json")]) == 0
     second = capsys.readouterr()
