@@ -276,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         endpoint = Endpoint(args.model_url, args.model, concurrency=max(1, args.concurrency))
         cache_dir = args.cache_dir or Path.home() / ".cache" / "medprep" / "risk-eval"
         prompt = args.prompt.read_text(encoding="utf-8") if args.prompt else None
+        if prompt is not None and "{question}" not in prompt:
+            print(f"--prompt {args.prompt} has no {{question}} slot", file=sys.stderr)
+            return 2
         sampling = Sampling(temperature=0.0, max_tokens=args.max_tokens)
         risk_model = lambda df: predict_eval(df, endpoint, cache_dir, prompt, sampling)  # noqa: E731
     results, frames = evaluate_splits(splits, args.data_dir, args.extra, risk_model)

@@ -234,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     endpoint = Endpoint(args.url, args.model, concurrency=args.concurrency)
     prompt = args.prompt.read_text(encoding="utf-8") if args.prompt else None
+    if prompt is not None and "{question}" not in prompt:
+        print(f"--prompt {args.prompt} has no {{question}} slot", file=sys.stderr)
+        return 2
     sampling = Sampling(temperature=RISK_SAMPLING.temperature, max_tokens=args.max_tokens)
     out, rep = relabel(frame, endpoint, args.cache_dir or args.output.with_name(args.output.name + ".cache"), prompt, sampling)
     from tasks.core.storage import write_ndjson, write_parquet

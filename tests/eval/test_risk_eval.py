@@ -65,6 +65,15 @@ def test_harness_scores_dev_with_intervals_and_refuses_an_unrecorded_test_split(
         h.evaluate_splits(["test"], tmp_path)
 
 
+def test_model_arguments_are_checked_before_any_request(tmp_path, capsys):
+    h = _harness()
+    assert h.main(["--split", "dev", "--model-url", "http://127.0.0.1:9"]) == 2  # no --model
+    (tmp_path / "p.txt").write_text("no slot", encoding="utf-8")
+    assert h.main(["--split", "dev", "--model-url", "http://127.0.0.1:9", "--model", "m",
+                   "--prompt", str(tmp_path / "p.txt")]) == 2
+    assert "{question} slot" in capsys.readouterr().err
+
+
 def test_report_shows_dev_test_side_by_side_and_the_drop(tmp_path):
     h = _harness()
     for split in ("dev", "test"):

@@ -56,3 +56,8 @@ def test_relabel_cli_checks_arguments_before_any_request(tmp_path, capsys):
     (tmp_path / "in.jsonl").write_text('{"text": "no question column"}\n', encoding="utf-8")
     assert R.main(["--url", "http://127.0.0.1:9", "--model", "m", str(tmp_path / "in.jsonl"), str(tmp_path / "o.jsonl")]) == 2
     assert "no 'question' column" in capsys.readouterr().err
+    (tmp_path / "in.jsonl").write_text('{"question": "q"}\n', encoding="utf-8")
+    (tmp_path / "p.txt").write_text("no slot", encoding="utf-8")
+    assert R.main(["--url", "http://127.0.0.1:9", "--model", "m", "--prompt", str(tmp_path / "p.txt"),
+                   str(tmp_path / "in.jsonl"), str(tmp_path / "o.jsonl")]) == 2
+    assert "{question} slot" in capsys.readouterr().err
