@@ -96,6 +96,17 @@ def check_verl(overrides: list[str]) -> dict:
     except ReachedGPU:
         pass
     report["main"] = calls
+    # the GRPO switch (ADV_ESTIMATOR=grpo) through the same main(): no critic then
+    with initialize_config_module("verl.trainer.config", version_base=None):
+        grpo_cfg = compose("ppo_trainer", overrides=[*overrides, "algorithm.adv_estimator=grpo"])
+    ppo_calls = calls
+    calls = {}  # the wrappers above write into whatever `calls` is bound to now
+    try:
+        main_ppo.main(grpo_cfg)
+    except ReachedGPU:
+        pass
+    report["grpo_variant"] = calls
+    calls = ppo_calls
     try:
         real_validate(config=bare, use_reference_policy=calls["validate_config"]["use_reference_policy"],
                       use_critic=calls["validate_config"]["use_critic"])
@@ -183,27 +194,22 @@ def _stub_openrlhf_launch_imports(recorded: dict) -> list[str]:
             "openrlhf.trainer.ray.ppo_actor", "openrlhf.trainer.ray.ppo_critic"]
 
 
-def check_openrlhf(flags: list[str]) -> dict:
+def _run_train_ppo_ray(flags: list[str], recorded: dict, config_mod) -> tuple[str, object]:
+    """Run ``openrlhf.cli.train_ppo_ray`` as ``__main__`` on ``flags``; return (how far it got, its parser).
+
+    ``recorded`` gets the unknown flags, the flat and the nested (``hierarchize``) arguments.
+    """
     import argparse
-
-    import openrlhf.utils  # real: get_strategy, the config helpers (imports torch, transformers)
-    import openrlhf.utils.config as config_mod
-
-    report: dict = {"trainer": "openrlhf", "version": importlib.metadata.version("openrlhf"), "flags": flags}
-    recorded: dict = {}
-    report["stubbed_modules"] = _stub_openrlhf_launch_imports(recorded)
-    openrlhf.utils.get_strategy = lambda args: types.SimpleNamespace(print=lambda *a, **k: None, args=args)
 
     parsers: list = []
     real_parse_args = argparse.ArgumentParser.parse_args
+    real_hierarchize = config_mod.hierarchize
 
     def parse_args(self, args=None, namespace=None):
         parsers.append(self)
         _, unknown = self.parse_known_args(args, namespace)
         recorded["unknown"] = unknown
         return real_parse_args(self, args, namespace)  # exits 2 on an unknown flag, as the CLI does
-
-    real_hierarchize = config_mod.hierarchize
 
     def hierarchize(args):
         recorded["flat"] = {k: v for k, v in vars(args).items()}
@@ -215,15 +221,29 @@ def check_openrlhf(flags: list[str]) -> dict:
     sys.argv = ["train_ppo_ray.py", *flags]
     try:
         runpy.run_module("openrlhf.cli.train_ppo_ray", run_name="__main__", alter_sys=False)
-        report["reached"] = "end of __main__ (no GPU step was met)"
+        reached = "end of __main__ (no GPU step was met)"
     except ReachedGPU:
-        report["reached"] = "create_vllm_engines"
+        reached = "create_vllm_engines"
     except SystemExit as exc:
-        report["reached"] = f"SystemExit {exc.code}"
+        reached = f"SystemExit {exc.code}"
+    except AssertionError as exc:  # one of OpenRLHF's argument checks refused
+        reached = f"AssertionError: {exc}"
     finally:
         sys.argv = argv
         argparse.ArgumentParser.parse_args, config_mod.hierarchize = real_parse_args, real_hierarchize
-    parser = parsers[0]
+    return reached, parsers[0]
+
+
+def check_openrlhf(flags: list[str]) -> dict:
+    import openrlhf.utils  # real: get_strategy, the config helpers (imports torch, transformers)
+    import openrlhf.utils.config as config_mod
+
+    report: dict = {"trainer": "openrlhf", "version": importlib.metadata.version("openrlhf"), "flags": flags}
+    recorded: dict = {}
+    report["stubbed_modules"] = _stub_openrlhf_launch_imports(recorded)
+    openrlhf.utils.get_strategy = lambda args: types.SimpleNamespace(print=lambda *a, **k: None, args=args)
+
+    report["reached"], parser = _run_train_ppo_ray(flags, recorded, config_mod)
     given = [f for f in flags if f.startswith("--")]
     report["unknown"] = recorded.get("unknown")
     report["not_exact"] = [f for f in given if f not in parser._option_string_actions]  # no abbreviation matches
@@ -236,6 +256,13 @@ def check_openrlhf(flags: list[str]) -> dict:
     report["after_checks"] = {"critic.model_name_or_path": args.critic.model_name_or_path,
                               "reward.remote_url": args.reward.remote_url}
     report["create_vllm_engines"] = recorded.get("create_vllm_engines")
+    # the GRPO switch the script's header documents passes the same checks
+    grpo_flags = [*flags, "--algo.advantage.estimator", "group_norm", "--rollout.n_samples_per_prompt", "8"]
+    grpo: dict = {}
+    reached, _ = _run_train_ppo_ray(grpo_flags, grpo, config_mod)
+    report["grpo_variant"] = {"reached": reached, "unknown": grpo.get("unknown"),
+                              "estimator": grpo["args"].algo.advantage.estimator if "args" in grpo else None,
+                              "critic.model_name_or_path": grpo["args"].critic.model_name_or_path if "args" in grpo else "?"}
 
     # OpenRLHF's PromptDataset on the prompt file, then its single-turn executor: it loads the
     # remote reward file, decodes prompt + response (special tokens kept) and calls reward_func.

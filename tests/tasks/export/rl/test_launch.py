@@ -38,6 +38,8 @@ from tasks.export.rl import export as E
 from tasks.export.rl import launch as L
 from tests.support.rl_sample import write_processed
 
+pytestmark = pytest.mark.rl
+
 REPO = Path(__file__).resolve().parents[4]
 CHECK = REPO / "tests" / "support" / "trainer_check.py"
 TRAINERS_PY = Path(os.environ.get("MEDPREP_TRAINERS_PYTHON", REPO / ".venv-trainers" / "bin" / "python"))
@@ -130,6 +132,9 @@ def test_verl_accepts_verl_ppo_sh(export_dir, capsys):
     # verl's own main() validated the config (critic on: GAE) and got as far as starting Ray
     assert report["main"]["validate_config"] == {"use_reference_policy": False, "use_critic": True}
     assert "TaskRunnerV1" in report["main"]["run_ppo"]["task_runner"]
+    # ADV_ESTIMATOR=grpo (the documented switch) passes the same main(), without a critic
+    assert report["grpo_variant"]["validate_config"] == {"use_reference_policy": False, "use_critic": False}
+    assert "run_ppo" in report["grpo_variant"]
     # control: the same validation refuses the script without its micro batch sizes
     assert "micro_batch_size" in report["control_without_micro_batches"]
     # verl's RLHFDataset reads every exported row
@@ -165,6 +170,9 @@ def test_openrlhf_accepts_openrlhf_ppo_sh(export_dir, capsys):
     assert (v["algo.advantage.estimator"], v["train.batch_size"], v["train.colocate_all"]) == ("gae", 128, True)
     assert v["vllm.num_engines"] == v["actor.num_gpus_per_node"] == 8
     assert report["after_checks"]["critic.model_name_or_path"] == str(root / "model")  # GAE: critic from the actor
+    # the GRPO switch in the script's header (group_norm + n_samples_per_prompt 8) passes too, critic off
+    assert report["grpo_variant"] == {"reached": "create_vllm_engines", "unknown": [], "estimator": "group_norm",
+                                      "critic.model_name_or_path": None}
     engines = report["create_vllm_engines"]
     assert engines["remote_rm_url"] == [str(rl / "reward.py")] and engines["max_model_len"] == MAX_PROMPT + MAX_RESPONSE
     # OpenRLHF's PromptDataset and its reward file loader
