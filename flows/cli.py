@@ -153,6 +153,9 @@ def check_args(args: argparse.Namespace) -> None:
         from tasks.core.runner import runner_spec
 
         runner_spec(args.task_runner)
+        from expectations.thresholds import check_max_quarantine_share
+
+        check_max_quarantine_share(args.max_quarantine_share)
         if args.revision is not None and (args.offline or not args.revision.strip()):
             raise ConfigError("--revision pins what is downloaded: give a branch, tag or commit id, "
                               "and drop --offline")
@@ -255,6 +258,11 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="where tasks run: thread, dask (a local Dask cluster) or dask:ADDRESS (an existing "
                         "scheduler, e.g. dask:tcp://scheduler:8786; needs medprep[dask]); default: "
                         "$MEDPREP_TASK_RUNNER, else thread")
+    from expectations.thresholds import MAX_QUARANTINE_SHARE
+
+    p.add_argument("--max-quarantine-share", type=float, default=MAX_QUARANTINE_SHARE, metavar="F",
+                   help="fail the run when a source's share of records quarantined while parsing exceeds F "
+                        "(0-1; a file that broken is not data; default: %(default)s)")
     m = p.add_argument_group("model in the loop (optional; an OpenAI-compatible server, key in $MEDPREP_API_KEY)")
     m.add_argument("--judge-url", default=None, metavar="URL",
                    help="judge endpoint, e.g. http://gpu-host:8000/v1: runs verify-references on the sample")
@@ -290,6 +298,7 @@ def _run_prepare(args: argparse.Namespace) -> dict:
         judge_votes=args.judge_votes,
         verify_threshold=args.verify_threshold,
         benchmarks_dir=args.benchmarks_dir,
+        max_quarantine_share=args.max_quarantine_share,
     )
 
 
@@ -300,7 +309,7 @@ def _summary(result: dict, out_dir: str, synthetic: bool = False) -> None:
 
     rows = []
     for name, info in sorted(result["files"].items()):
-        rows.append((name, "" if name.endswith(".md") else count(info["rows"], "row")))
+        rows.append((name, "report" if name.endswith(".html") else "" if name.endswith(".md") else count(info["rows"], "row")))
     rl = result.get("rl") or {}
 
     def rl_path(path: str) -> str:  # the export's paths are relative to its folder, rl/

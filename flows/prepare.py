@@ -8,12 +8,14 @@ from pathlib import Path
 
 from prefect import flow, unmapped
 
+from expectations.thresholds import MAX_QUARANTINE_SHARE, check_max_quarantine_share
 from tasks.core import report
 from tasks.core.locking import output_lock
 from tasks.core.logs import log
 from tasks.core.runner import make_task_runner
 from tasks.export.datacard import card_context
-from tasks.export.outputs import write_outputs
+from tasks.export.lineage import record_lineage
+from tasks.export.outputs import REPORTS_INDEX, write_outputs
 from tasks.ingest.detect import auto_not_found, detect_files
 from tasks.ingest.download import download_source
 from tasks.ingest.parse import parse_file
@@ -21,7 +23,7 @@ from tasks.ingest.plan import parse_sources
 from tasks.ingest.sources import REGISTRY, build_registry
 from tasks.model.stage import judge_endpoint, verify_sample
 from tasks.quality.decontam import decontaminate, resolve_benchmarks_dir
-from tasks.quality.gate import run_gate
+from tasks.quality.gate import check_quarantine_share, run_gate
 from tasks.quality.pool import build_pool, label_file
 from tasks.sample import SampleConfig, sample_pool
 
@@ -69,6 +71,7 @@ def prepare(
     judge_votes: int = 1,
     verify_threshold: float | None = None,
     benchmarks_dir: str | None = None,
+    max_quarantine_share: float = MAX_QUARANTINE_SHARE,
 ) -> dict:
     """Prepare gated, risk-balanced RL training data from medical QA sources.
 
@@ -88,6 +91,11 @@ def prepare(
     pool records whose question overlaps one are quarantined as ``contaminated:<benchmark>:<item>``.
     Default: ``benchmarks`` next to ``raw_dir`` (``data/benchmarks``), skipped with a note when
     that folder is absent; a folder given explicitly must exist.
+
+    ``max_quarantine_share``: a source whose share of records quarantined while parsing exceeds
+    it fails the run before anything is written (a file that is 40 % garbage is broken, not data).
+    The gates' suites and thresholds: expectations/prepare.py (docs/gates.md); their HTML Data Docs
+    go to ``<out_dir>/reports/data_docs/``.
     """
     cfg = SampleConfig(size=sample_size, seed=seed, min_high=min_high, min_low=min_low,
                        val_fraction=val_fraction, allow_out_of_range=allow_out_of_range,
@@ -96,7 +104,7 @@ def prepare(
                     export_rl=export_rl, max_prompt_tokens=max_prompt_tokens, rl_question_form=rl_question_form,
                     revision=revision, judge=judge_endpoint(judge_url, judge_model),
                     judge_votes=judge_votes, verify_threshold=verify_threshold,
-                    benchmarks_dir=benchmarks_dir)
+                    benchmarks_dir=benchmarks_dir, max_quarantine_share=max_quarantine_share)
 
 
 def prepare_on(task_runner: str | None = None):
@@ -109,13 +117,16 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleCon
              custom_sources: list[dict] | str | None, *, export_rl: bool, max_prompt_tokens: int,
              rl_question_form: str = "both", revision: str | None = None, judge: dict | None = None,
              judge_votes: int = 1, verify_threshold: float | None = None,
-             benchmarks_dir: str | None = None) -> dict:
+             benchmarks_dir: str | None = None,
+             max_quarantine_share: float = MAX_QUARANTINE_SHARE) -> dict:
     registry = build_registry(custom_sources)  # this run's sources: built-ins + user-defined
     plan = parse_sources(sources, registry)
     cfg = replace(cfg, weights=plan.weights)
     cfg.check()
     bench_dir = resolve_benchmarks_dir(benchmarks_dir, raw_dir)
+    check_max_quarantine_share(max_quarantine_share)
     work = str(Path(out_dir) / ".work")
+    docs = Path(work) / "data_docs"
     label = report.plan_label(plan)
     progress = report.Progress(label)
     with output_lock(out_dir):
@@ -142,6 +153,7 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleCon
         label_futures = label_file.map(parse_futures, work_dir=unmapped(work))
         parsed = [f.result() for f in parse_futures]
         progress.step("parse", f"{sum(p.records for p in parsed):,} records, {sum(p.quarantined for p in parsed):,} quarantined")
+        check_quarantine_share(parsed, max_quarantine_share)  # before waiting on the labels
         labelled = [f.result() for f in label_futures]
         progress.step("label", f"{len(labelled)} files labelled (specialty, risk)")
         pool = build_pool(parsed, work, labelled=labelled)
@@ -151,9 +163,9 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleCon
         progress.step("decontaminate", decontam.note or (
             f"{decontam.contaminated:,} of {decontam.counts['in']:,} records contaminated "
             f"({sum(f['items'] for f in decontam.files):,} benchmark questions in {decontam.benchmarks_dir})"))
-        gate = run_gate(pool.pool_file.path)
-        report.publish_gate(label, gate)
-        progress.step("gate", f"{sum(g['success'] for g in gate)}/{len(gate)} expectations passed")
+        gate = run_gate(pool.pool_file.path, stage="pool", docs_dir=str(docs / "pool"))
+        report.publish_gate(label, gate.rows)
+        progress.step("gate", f"{sum(g['success'] for g in gate.rows)}/{len(gate.rows)} expectations passed")
         sample = sample_pool(pool.pool_file, work, cfg)
         report.publish_counts(label, sample.sample_file.path)
         progress.step("sample", f"{sample.report['drawn']:,} records drawn")
@@ -167,12 +179,20 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleCon
             rep = verified.report
             log().info(f"verify-references: {rep['judged']:,} of {rep['with_reference']:,} judged, "
                           f"agreement {rep['agreement']}, {rep.get('quarantined', 0):,} quarantined")
-        card_ctx = card_context(_version(), files, downloads, parsed, pool, gate, asdict(cfg), sample, registry,
-                                decontam=decontam)
+        # the final sample's own gate: what is about to be written
+        sample_gate = run_gate(sample.sample_file.path, stage="sample", docs_dir=str(docs / "sample"),
+                               min_reference_share=1.0 if cfg.rl_ground_truth == "verifiable" else None)
+        gates = [gate, sample_gate]
+        report.publish_gate(label, gate.rows + sample_gate.rows)  # the same key, now with both stages
+        card_ctx = card_context(_version(), files, downloads, parsed, pool, gate.rows + sample_gate.rows,
+                                asdict(cfg), sample, registry, decontam=decontam)
         written = write_outputs(sample, quarantines, out_dir, card_ctx, export_rl=export_rl,
-                                max_prompt_tokens=max_prompt_tokens, rl_question_form=rl_question_form)
+                                max_prompt_tokens=max_prompt_tokens, rl_question_form=rl_question_form,
+                                data_docs={g.stage: g.docs for g in gates if g.docs})
         rl = written.rl
         progress.step("write", f"{len(written.files)} files in {out_dir}" + (f", {rl['rows']:,} RL prompts" if rl else ""))
         report.publish_card(label, written.card)
+        report.publish_data_docs(label, Path(out_dir) / REPORTS_INDEX)
+        record_lineage(written, files)  # Prefect assets: outputs materialized from the input files
     files_out = {k: {"path": f.path, "rows": f.rows, "sha256": f.sha256} for k, f in written.files.items()}
     return {"out_dir": out_dir, "files": files_out, "sample": sample.report, "rl": rl}

@@ -21,3 +21,7 @@ class GateFailedError(MedprepError):
 
 class ConfigError(MedprepError):
     """A bad parameter (source list, weights, sample size, field mapping)."""
+
+
+class QuarantineShareError(BadFileError):
+    """A source's files are mostly garbage: its quarantined share exceeds --max-quarantine-share."""

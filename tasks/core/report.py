@@ -7,7 +7,7 @@ logged as a warning and never fails the run.
 
 Keys (lowercase letters, digits, dashes; one per run label, so the UI's Artifacts page keeps a
 history per deployment): ``data-card-<label>``, ``gate-<label>``, ``counts-<label>``,
-``progress-<label>``, where the label is the source key for a one-source run and ``mixed``
+``progress-<label>``, ``data-docs-<label>`` (a link to the gates' HTML report), where the label is the source key for a one-source run and ``mixed``
 otherwise.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -119,6 +120,18 @@ def publish_gate(label: str, gate_rows: list[dict[str, Any]]) -> UUID | None:
     """The Great Expectations results, one row per expectation."""
     ok = sum(r["success"] for r in gate_rows)
     return publish_table("gate", label, gate_table(gate_rows), f"Great Expectations gate: {ok}/{len(gate_rows)} passed")
+
+
+def publish_data_docs(label: str, index: Path) -> UUID | None:
+    """A link artifact to the gates' Data Docs (``<out>/reports/data_docs/index.html``), as a
+    file:// URL: it opens on the machine that ran the flow; None when the run built none."""
+    from prefect.artifacts import create_link_artifact
+
+    if not Path(index).is_file():
+        return None
+    return _publish(create_link_artifact, key=artifact_key("data-docs", label), link=Path(index).resolve().as_uri(),
+                    link_text="Great Expectations Data Docs (pool and sample gates)",
+                    description=f"HTML report of the gates, written to {index}")
 
 
 def publish_counts(label: str, sample_path: str) -> UUID | None:

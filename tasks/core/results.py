@@ -72,6 +72,20 @@ class Pool:
 
 
 @dataclass(frozen=True)
+class Gate:
+    """One stage's Great Expectations gate: a row per expectation and its HTML Data Docs.
+
+    ``docs`` is the index.html of the stage's Data Docs site in the run's work folder (the
+    writer copies the site to ``<out>/reports/data_docs/<stage>/``); None when not built.
+    """
+
+    stage: str
+    suite: str
+    rows: list[dict]
+    docs: FileRef | None = None
+
+
+@dataclass(frozen=True)
 class Sample:
     """The stratified sample (Parquet with a split column) and the sampler's report."""
 

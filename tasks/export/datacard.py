@@ -192,10 +192,11 @@ def dedup_table(ctx: dict) -> str:
 
 
 def gate_table(ctx: dict) -> str:
-    """Each Great Expectations expectation with its outcome."""
+    """Each Great Expectations expectation with its outcome, per stage (suite medprep.<stage>)."""
     return md_table(
-        ["expectation", "column", "success", "unexpected", "observed"],
-        [[g["expectation"], g["column"], "pass" if g["success"] else "FAIL", g["unexpected_count"], g["observed_value"]]
+        ["stage", "expectation", "column", "success", "unexpected", "observed"],
+        [[g.get("stage", "pool"), g["expectation"], g["column"], "pass" if g["success"] else "FAIL",
+          g["unexpected_count"], f"{g['observed_value']:.3f}" if isinstance(g["observed_value"], float) else g["observed_value"]]
          for g in ctx["gate"]],
     )
 
@@ -311,6 +312,7 @@ def card_blocks(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> dict:
         "dedup": dedup_table(ctx),
         "decontam": decontam_block(ctx.get("decontam")),
         "gate": gate_table(ctx),
+        "data_docs": ctx.get("data_docs"),
         "sampling_params": params,
         "sampling_by_source": by_source,
         "by_source_language": crosstab(sample, [S.SOURCE, S.LANGUAGE], S.RISK_LEVEL, risk),

@@ -1,4 +1,4 @@
-"""Write the contract's files as one unit: processed/, quarantine/, rl/ and DATA_CARD.md.
+"""Write the contract's files as one unit: processed/, quarantine/, rl/, reports/ and DATA_CARD.md.
 
 Everything is written into ``<out_dir>/.staging/`` first; only when all of it is on disk are the
 items swapped into place (renames, the card last). A run that fails or is killed before that
@@ -24,8 +24,12 @@ from tasks.sample import SPLIT
 
 STAGING = ".staging"
 CARD = "DATA_CARD.md"
+# the gates' HTML (Great Expectations Data Docs), beside the training files and never inside them
+REPORTS = "reports"
+DATA_DOCS = f"{REPORTS}/data_docs"
+REPORTS_INDEX = f"{DATA_DOCS}/index.html"
 # what one run owns under out_dir, in the order they are swapped in (the card last)
-ITEMS = ("processed", "quarantine", "rl", CARD)
+ITEMS = ("processed", "quarantine", "rl", REPORTS, CARD)
 
 
 def file_info(path: Path, rows: int) -> OutputFile:
@@ -52,6 +56,25 @@ def write_processed(sample_path: str, quarantine_paths: list[str], out: Path) ->
     return {"files": written, "quarantine_by_reason": _reasons(bad)}
 
 
+def write_data_docs(sites: dict[str, FileRef], dest: Path) -> Path:
+    """Copy each gate's Data Docs site (stage -> its index.html) to ``dest/<stage>/`` and write
+    ``dest/index.html`` linking them; the HTML carries GE's run times, so it is not byte-stable,
+    which is why it lives under reports/ and never in processed/ or rl/."""
+    from html import escape
+
+    dest.mkdir(parents=True, exist_ok=True)
+    links = []
+    for stage, index in sites.items():
+        shutil.copytree(Path(index.path).parent, dest / stage)
+        links.append(f'<li><a href="{escape(stage)}/index.html">{escape(stage)}</a>: '
+                     f"Great Expectations suite <code>medprep.{escape(stage)}</code></li>")
+    page = ("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>medprep gates</title></head><body>\n"
+            "<h1>medprep gates: Great Expectations Data Docs</h1>\n<ul>\n" + "\n".join(links) + "\n</ul>\n"
+            "<p>Suites and thresholds: <code>expectations/</code> (docs/gates.md).</p>\n</body></html>\n")
+    (dest / "index.html").write_text(page, encoding="utf-8")
+    return dest / "index.html"
+
+
 def publish(stage: Path, out: Path) -> list[str]:
     """Swap each staged item into ``out`` (a rename each; the card last); returns what moved."""
     moved = []
@@ -68,12 +91,13 @@ def publish(stage: Path, out: Path) -> list[str]:
 @task(name="write-outputs", cache_policy=WRITE, persist_result=True)
 def write_outputs(
     sample: Sample, quarantines: list[FileRef], out_dir: str, card_ctx: dict, export_rl: bool = True,
-    max_prompt_tokens: int = 1024, rl_question_form: str = "both",
+    max_prompt_tokens: int = 1024, rl_question_form: str = "both", data_docs: dict[str, FileRef] | None = None,
 ) -> Written:
-    """Write processed/, quarantine/, rl/ (when ``export_rl``) and DATA_CARD.md into a staging
-    folder, then swap them in; ``max_prompt_tokens`` is the RL export's prompt budget,
-    ``rl_question_form`` its open / mc / both choice; the ground-truth mode and the seed come from
-    the sample's config (``card_ctx["sample_config"]``)."""
+    """Write processed/, quarantine/, rl/ (when ``export_rl``), reports/data_docs/ (when the gates
+    built ``data_docs``: stage -> index.html) and DATA_CARD.md into a staging folder, then swap
+    them in; ``max_prompt_tokens`` is the RL export's prompt budget, ``rl_question_form`` its open
+    / mc / both choice; the ground-truth mode and the seed come from the sample's config
+    (``card_ctx["sample_config"]``)."""
     from tasks.export.datacard import render_card
     from tasks.export.rl.export import placed, run_export
 
@@ -87,12 +111,15 @@ def write_outputs(
     rl = run_export(stage / "processed", stage / "rl", max_prompt_tokens,
                     ground_truth=sampling.get("rl_ground_truth", "prefer"), question_form=rl_question_form,
                     seed=sampling.get("seed", 42)) if export_rl else None
-    card = render_card({**card_ctx, "outputs": written, "rl": rl})
+    docs_index = write_data_docs(data_docs, stage / DATA_DOCS) if data_docs else None
+    card = render_card({**card_ctx, "outputs": written, "rl": rl, "data_docs": REPORTS_INDEX if data_docs else None})
     (stage / CARD).write_text(card, encoding="utf-8")
     moved = publish(stage, out)
     # the result names the published files, so a cached result is reused only while they are intact
     files = {k: OutputFile(str(out / k), v.sha256, v.rows) for k, v in written["files"].items()}
     files[CARD] = OutputFile(str(out / CARD), sha256_file(out / CARD), card.count("\n"))
+    if docs_index:  # after the card: its hash changes every run, the card must not
+        files[REPORTS_INDEX] = OutputFile(str(out / REPORTS_INDEX), sha256_file(out / REPORTS_INDEX), 0)
     logger.info("wrote %s into %s in %.2fs", ", ".join(moved), out_dir, time.perf_counter() - t0)
     return Written(files=files, quarantine_by_reason=written["quarantine_by_reason"],
                    rl=placed(rl, out / "rl") if rl else None, card=card)

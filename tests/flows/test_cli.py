@@ -84,6 +84,7 @@ ARGUMENT_ERRORS = [
     (["prepare", "medical-o1", "--offline", "--raw-dir", "data/samples", "--benchmarks-dir", "no/such/folder"],
      "--benchmarks-dir no/such/folder: folder does not exist"),
     (["prepare", "medical-o1", "--offline", "--task-runner", "ray"], "use thread, dask (a local cluster) or dask:ADDRESS"),
+    (["prepare", "medical-o1", "--offline", "--max-quarantine-share", "1.5"], "--max-quarantine-share must be a share in [0, 1]"),
 ]
 
 

@@ -71,9 +71,51 @@ def test_demo_files_end_to_end_and_byte_identical_reruns(tmp_path):
     table = [line for line in prov.splitlines() if line.startswith("| medical-o1 |")]
     assert len(table) == 2 and all(len(line.rsplit("`", 2)[-2]) == 12 for line in table)
 
+    # the gates' Data Docs: HTML under reports/, linked from the card, never among the training files
+    docs = tmp_path / "a" / "reports" / "data_docs"
+    assert {"pool", "sample"} <= {p.name for p in docs.iterdir()}
+    assert "medprep.pool" in (docs / "pool" / "index.html").read_text(encoding="utf-8")
+    assert 'href="sample/index.html"' in (docs / "index.html").read_text(encoding="utf-8")
+    assert "[reports/data_docs/index.html](reports/data_docs/index.html)" in card
+    assert res["files"]["reports/data_docs/index.html"]["path"] == str(docs / "index.html")
+    assert not [p for p in (tmp_path / "a").glob("processed/**/*.html")] + [p for p in (tmp_path / "a").glob("rl/**/*.html")]
+    assert "| sample | expect_column_values_to_be_in_set | split | pass |" in card
+
+    # lineage: each output a Prefect asset materialized from the input files, rows + sha256 as metadata
+    from tasks.export.lineage import asset_key
+
+    exports = [f for f in rl_files if f.endswith((".parquet", ".jsonl"))]
+    events = asset_events(asset_key(tmp_path / "a"), want=len(exports) + 3)  # + processed train/val, the card
+    by_key = {e.resource.id: e for e in events if e.event == "prefect.asset.materialization.succeeded"}
+    train = by_key[asset_key(tmp_path / "a" / "processed/train.jsonl")]
+    assert train.payload == {"rows": res["files"]["processed/train.jsonl"]["rows"],
+                             "sha256": res["files"]["processed/train.jsonl"]["sha256"]}
+    upstream = {r.id for r in train.related if r.role == "asset"}
+    assert upstream == {asset_key(raw / f) for f in ("medical_o1_sft.json", "medical_o1_sft_Chinese.json")}
+    assert {asset_key(tmp_path / "a" / n) for n in ("DATA_CARD.md", "rl/verl/train.parquet")} <= set(by_key)
+
     # a different seed draws a different order
     run(raw, tmp_path / "c", seed=7, export_rl=False)
     assert (tmp_path / "c/processed/train.jsonl").read_bytes() != (tmp_path / "a/processed/train.jsonl").read_bytes()
+
+
+def asset_events(key_prefix: str, want: int, timeout: float = 60.0) -> list:
+    """Asset materialization events under ``key_prefix`` recorded by the session's test server
+    (events reach it asynchronously: poll until ``want`` outputs are there)."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+
+    flt = EventFilter(event=EventNameFilter(prefix=["prefect.asset.materialization."]),
+                      resource=EventResourceFilter(id_prefix=[key_prefix + "/"]))
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            events = client.read_events(filter=flt, limit=50).events
+            if len({e.resource.id for e in events}) >= want or time.monotonic() > deadline:
+                return events
+            time.sleep(1.0)
 
 
 def test_real_huatuo_sample_runs(tmp_path):
@@ -208,6 +250,18 @@ def test_failure_while_writing_leaves_every_previous_output(tmp_path, monkeypatc
         run(raw, out, seed=7)  # new data would be written first, then the RL export fails
     after = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file() and ".work" not in p.parts and ".staging" not in p.parts}
     assert after == before  # processed/, quarantine/, rl/ and the card: all from the last good run
+
+    # a source whose file is mostly garbage fails the run before anything is written
+    from tasks.core.errors import QuarantineShareError
+
+    good = json.loads((raw / "medical_o1_sft.json").read_text(encoding="utf-8"))[:4]
+    (raw / "medical_o1_sft_Chinese.json").write_text(json.dumps(good + [{"Question": "q", "Complex_CoT": "c", "Response": ""}] * 2), encoding="utf-8")
+    with pytest.raises(QuarantineShareError) as err:
+        run(raw, out, seed=8, max_quarantine_share=0.02)  # 2 of 44 records
+    assert "source medical-o1: 4.5% of its records quarantined (2 of 44" in str(err.value)
+    assert "--max-quarantine-share 0.02" in str(err.value)
+    after = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file() and ".work" not in p.parts and ".staging" not in p.parts}
+    assert after == before
 
 
 @pytest.mark.parametrize("content", [b"", b"[]", b'[{"Question": "q", "Complex_CoT": "c", "Response": ""}]'])

@@ -1,14 +1,17 @@
-"""The GE gate: passes a clean frame, fails a bad one naming expectations and record ids."""
+"""The GE gates: pass a clean frame (and build Data Docs), fail a bad one naming expectations and
+record ids; the thresholds bite (lengths, reference share); the parse quarantine-share check."""
 
 from __future__ import annotations
 
 import polars as pl
 import pytest
 
+from expectations import thresholds
 from tasks.core import schema as S
-from tasks.core.errors import GateFailedError
+from tasks.core.errors import BadFileError, GateFailedError
+from tasks.core.results import FileRef, ParsedFile
 from tasks.core.storage import write_parquet
-from tasks.quality.gate import gate_frame, run_gate, validate
+from tasks.quality.gate import check_quarantine_share, gate_frame, run_gate, validate
 
 
 def frame(n: int = 6) -> pl.DataFrame:
@@ -25,10 +28,56 @@ def frame(n: int = 6) -> pl.DataFrame:
     )
 
 
-def test_clean_frame_passes_every_expectation():
-    rows = validate(gate_frame(frame().lazy()))
-    assert rows and all(r["success"] for r in rows)
+def test_clean_frame_passes_every_expectation_and_builds_data_docs(tmp_path):
+    path = write_parquet(frame().with_columns(pl.lit("train").alias("split")), tmp_path / "sample.parquet")
+    gate = run_gate.fn(str(path), stage="sample", docs_dir=str(tmp_path / "docs"))
+    rows = gate.rows
+    assert rows and all(r["success"] for r in rows) and gate.suite == "medprep.sample"
     assert {"expect_column_values_to_match_regex", "expect_column_unique_value_count_to_be_between"} <= {r["expectation"] for r in rows}
+    assert {r["column"] for r in rows if r["expectation"] == "expect_column_value_lengths_to_be_between"} == {
+        S.QUESTION, S.REASONING, S.ANSWER}
+    assert "split" in {r["column"] for r in rows}  # the sample suite checks the split; the pool's does not
+    index = tmp_path / "docs" / "index.html"
+    assert gate.docs.path == str(index) and gate.docs.sha256 == FileRef.of(index).sha256
+    html = index.read_text(encoding="utf-8")
+    assert "medprep.sample" in html and list((tmp_path / "docs" / "validations").rglob("*.html"))
+
+
+def test_length_bound_and_reference_share_fail_the_gate():
+    too_long = "x" * (thresholds.LENGTH_BOUNDS[S.QUESTION][1] + 1)
+    bad = frame().with_columns(pl.when(pl.col(S.ID) == "id4").then(pl.lit(too_long)).otherwise(pl.col(S.QUESTION)).alias(S.QUESTION),
+                               pl.when(pl.col(S.ID) == "id0").then(pl.lit("B")).otherwise(None).alias(S.REFERENCE_ANSWER))
+    from expectations.prepare import expectations
+
+    rows = validate(gate_frame(bad.lazy()), "medprep.pool", expectations("pool", min_reference_share=0.5))
+    failed = {(r["expectation"], r["column"]): r for r in rows if not r["success"]}
+    assert set(failed) == {("expect_column_value_lengths_to_be_between", S.QUESTION),
+                           ("expect_column_proportion_of_non_null_values_to_be_between", "has_reference")}
+    assert "id4" in failed[("expect_column_value_lengths_to_be_between", S.QUESTION)]["examples"][0]
+    assert abs(failed[("expect_column_proportion_of_non_null_values_to_be_between", "has_reference")]["observed_value"] - 1 / 6) < 1e-9
+
+
+def _parsed(tmp_path, source: str, name: str, records: int, reasons: list[str]) -> ParsedFile:
+    q = pl.DataFrame({S.SOURCE: [source] * len(reasons), S.SOURCE_FILE: [name] * len(reasons),
+                      S.SOURCE_ROW: list(range(len(reasons))), S.REASON: reasons, S.RAW: ["{}"] * len(reasons)},
+                     schema=S.QUARANTINE_SCHEMA)
+    qpath = write_parquet(q, tmp_path / f"{name}.q.parquet")
+    ref = FileRef.of(qpath)
+    return ParsedFile({"source": source, "relpath": name}, ref, ref, (S.QUESTION,), records, len(reasons))
+
+
+def test_quarantine_share_over_the_limit_names_source_share_reasons_and_flag(tmp_path):
+    ok = _parsed(tmp_path, "medical-o1", "a.json", 90, ["empty answer"] * 10)  # 10 %: fine
+    broken = [_parsed(tmp_path, "datatang-qa", "b.jsonl", 50, ["bad json"] * 30 + ["empty answer"] * 5),
+              _parsed(tmp_path, "datatang-qa", "c.jsonl", 15, [])]
+    check_quarantine_share([ok], 0.2)  # the limit is per source: medical-o1 at 10 % passes
+    with pytest.raises(BadFileError) as err:
+        check_quarantine_share([ok, *broken], 0.3)
+    msg = str(err.value)
+    assert "source datatang-qa: 35.0% of its records quarantined (35 of 100" in msg
+    assert "b.jsonl: 50 usable, 35 quarantined (bad json: 30, empty answer: 5)" in msg
+    assert "--max-quarantine-share 0.3" in msg and "medical-o1" not in msg
+    check_quarantine_share([ok, *broken], 0.35)  # exactly at the limit passes
 
 
 def test_bad_frame_fails_naming_expectations_and_ids(tmp_path):
