@@ -92,9 +92,9 @@ def _dress(rng: np.random.Generator, q: pl.Series, split: int, *, pool: bool) ->
         zh_q = pl.when(pl.col("b") < 0.5).then("医生您好，" + zh_q).otherwise(zh_q)
     out = pl.when(pl.col("zh")).then(zh_q).otherwise(en_q)
     zh_sp = pl.when(pl.col("c") < 0.03).then(pl.lit("体温39°C")).when(pl.col("c") < 0.05).then(pl.lit("剂量５ｍｇ"))
-    en_sp = pl.when(pl.col("c") < 0.03).then(pl.lit(" Temperature 39°C.")).when(pl.col("c") < 0.05).then(pl.lit(" Dose 5 µg/kg."))
+    en_sp = pl.when(pl.col("c") < 0.03).then(pl.lit("Temperature 39°C. ")).when(pl.col("c") < 0.05).then(pl.lit("Dose 5 µg/kg. "))
     special = pl.when(pl.col("zh")).then(zh_sp.otherwise(pl.lit(""))).otherwise(en_sp.otherwise(pl.lit("")))
-    return f.select((out + special).alias("q"))["q"]
+    return f.select((special + out).alias("q"))["q"]  # in front: not glued to the boilerplate
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ import csv
 import io
 import json
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,7 @@ ROW_CHUNK = 50_000  # pool rows hashed per slice: bounds the NumPy temporaries
 BITMAP_BITS = 27  # 16 MB prefilter bitmap: ~4 % false positives for 5M benchmark n-grams
 # stage A (every pool row): grams of A tokens at every STRIDE-th token. A + STRIDE - 1 must not
 # exceed the shortest run checked, so every match contains one: n-grams (N_WORDS / N_CHARS) ...
+THREADS = 2  # pool slices matched at once (the machine has 2 cores)
 A_WORDS, A_STRIDE_WORDS = 9, 5
 A_CHARS, A_STRIDE_CHARS = 15, 6
 # ... and short benchmark questions matched whole (MIN_WORDS / MIN_CHARS)
@@ -161,7 +163,7 @@ def _char_batch(texts: pl.Series, rows: np.ndarray, every_char: bool) -> Batch:
     ASCII letter/digit and CJK character (raw text: the rest is punctuation and space); value =
     the character's UTF-8 bytes (ASCII lowercased) as a number."""
     b, offsets, size = _padded(texts, 4)
-    pos = np.flatnonzero((b[:size] & 0xC0) != 0x80)
+    pos = np.flatnonzero(b[:size].view(np.int8) > -65)  # not a continuation byte (0x80-0xBF)
     word4 = np.ndarray(shape=(size,), dtype="<u4", buffer=b, strides=(1,))  # 4 bytes from each byte
     w = word4[pos]
     char_off = np.zeros(offsets.size, dtype=np.int64)
@@ -184,21 +186,22 @@ def _word_batch(texts: pl.Series, rows: np.ndarray, spaced: bool) -> Batch:
     (words between single spaces), else raw text (words = runs of ASCII letters, digits and _,
     lowercased; any other byte separates)."""
     b, offsets, size = _padded(texts, 8)
+    v = b[:size]
     if spaced:
-        word = b[:size] != 0x20
+        word = v != 0x20
     else:
-        b[:size] += ((b[:size] - np.uint8(65)) < 26).view(np.uint8) * np.uint8(32)
-        word = _ASCII_WORD[b[:size]]
-    # a run starts at a word byte after a non-word byte or at a row start; ends likewise
-    edge = np.zeros(size + 1, dtype=bool)
-    edge[offsets] = True
-    prev = np.zeros(size, dtype=bool)
-    prev[1:] = word[:-1]
-    start = word & (~prev | edge[:-1])
-    nxt = np.zeros(size, dtype=bool)
-    nxt[:-1] = word[1:]
-    starts, ends = np.flatnonzero(start), np.flatnonzero(word & (~nxt | edge[1:])) + 1
-    return Batch(zh=False, values=_word_hashes(b, size, starts, ends - starts), counts=_per_row(start, offsets), rows=rows)
+        v += ((v - np.uint8(65)) < 26).view(np.uint8) << np.uint8(5)
+        word = ((v - np.uint8(97)) < 26) | ((v - np.uint8(48)) < 10) | (v == 0x5F)
+    # runs of word bytes: +1 where one starts, -1 after it ends; a run never crosses a row start
+    d = np.diff(word.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts, ends = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    inner = offsets[1:-1]
+    inner = inner[(inner > 0) & (inner < size)]
+    glued = inner[word[inner] & word[inner - 1]]  # a row ending in a word, the next starting with one
+    if glued.size:
+        starts, ends = np.sort(np.concatenate([starts, glued])), np.sort(np.concatenate([ends, glued]))
+    counts = np.diff(np.searchsorted(starts, offsets))
+    return Batch(zh=False, values=_word_hashes(b, size, starts, ends - starts), counts=counts, rows=rows)
 
 
 _MASK8 = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
@@ -208,13 +211,12 @@ def _word_hashes(b: np.ndarray, size: int, starts: np.ndarray, lens: np.ndarray)
     """Mixed hashes of the byte runs b[starts[i] : starts[i] + lens[i]], 8 bytes at a time
     (``b`` has 8 zero bytes after ``size``)."""
     word8 = np.ndarray(shape=(size,), dtype="<u8", buffer=b, strides=(1,))  # 8 bytes from each byte
-    h = lens.astype(np.uint64) << np.uint64(56)
-    idx = np.arange(starts.size)
-    k = 0
+    h = _mix64((lens.astype(np.uint64) << np.uint64(56)) ^ (word8[starts] & _MASK8[np.minimum(lens, 8)]))
+    idx = np.flatnonzero(lens > 8)
+    k = 8
     while idx.size:
         rest = lens[idx] - k
-        blk = word8[starts[idx] + k] & _MASK8[np.minimum(rest, 8)]
-        h[idx] = _mix64(h[idx] ^ blk) if k else _mix64(h[idx] ^ blk)
+        h[idx] = _mix64(h[idx] ^ (word8[starts[idx] + k] & _MASK8[np.minimum(rest, 8)]))
         k += 8
         idx = idx[rest > 8]
     return h
@@ -258,23 +260,27 @@ def token_counts(batches: list[Batch], nrows: int) -> tuple[np.ndarray, np.ndarr
     return ntok, is_zh
 
 
-_POW_CACHE: dict[str, np.ndarray] = {}
+_POW_CACHE: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+_POW_LOCK = threading.Lock()
 
 
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """P**i and P**-i for i < n (mod 2**64), cached and grown as needed."""
-    have = _POW_CACHE.get("pw")
-    if have is None or have.size < n:
-        size = max(n, 1 << 22, 0 if have is None else 2 * have.size)
-        with np.errstate(over="ignore"):
-            pw = np.full(size, _P, dtype=np.uint64)
-            pw[0] = 1
-            np.multiply.accumulate(pw, out=pw)
-            inv = np.full(size, _P_INV, dtype=np.uint64)
-            inv[0] = 1
-            np.multiply.accumulate(inv, out=inv)
-        _POW_CACHE["pw"], _POW_CACHE["inv"] = pw, inv
-    return _POW_CACHE["pw"][:n], _POW_CACHE["inv"][:n]
+    """P**i and P**-i for i < n (mod 2**64), cached and grown as needed (thread-safe)."""
+    have = _POW_CACHE.get("t")
+    if have is None or have[0].size < n:
+        with _POW_LOCK:
+            have = _POW_CACHE.get("t")
+            if have is None or have[0].size < n:
+                size = max(n, 1 << 22, 0 if have is None else 2 * have[0].size)
+                with np.errstate(over="ignore"):
+                    pw = np.full(size, _P, dtype=np.uint64)
+                    pw[0] = 1
+                    np.multiply.accumulate(pw, out=pw)
+                    inv = np.full(size, _P_INV, dtype=np.uint64)
+                    inv[0] = 1
+                    np.multiply.accumulate(inv, out=inv)
+                have = _POW_CACHE["t"] = (pw, inv)
+    return have[0][:n], have[1][:n]
 
 
 def gram_hashes(bt: Batch, m: int | np.ndarray, stride: int = 1, rows: np.ndarray | None = None,
@@ -420,6 +426,47 @@ def build_index(questions: pl.DataFrame, n_words: int = N_WORDS, n_chars: int = 
                           short_bitmap=_bitmap(short_cand), hash_bitmap=_bitmap(hashes), n=n, too_short=too_short)
 
 
+def _chunk_overlaps(chunk: pl.Series, lo: int, index: BenchmarkIndex) -> tuple[list, list, list, list]:
+    """Stage A and B over one slice of pool questions starting at row ``lo``: (n-gram hit rows,
+    their gram ids, whole-question hit rows, their whole ids)."""
+    gram_rows, gram_ids, whole_rows, whole_ids = [], [], [], []
+    batches = tokens(chunk)
+    for bt in batches:
+        # n-grams: stage A flags rows, stage B checks every n-gram of those rows
+        h, r = gram_hashes(bt, A_CHARS if bt.zh else A_WORDS, stride=A_STRIDE_CHARS if bt.zh else A_STRIDE_WORDS)
+        hit, _ = _member(h, index.cand, index.bitmap)
+        if hit.any():
+            cand = np.zeros(chunk.len(), dtype=bool)
+            cand[r[hit]] = True
+            h, r = gram_hashes(bt, index.n[bt.zh], rows=cand)
+            hit, pos = _member(h, index.hashes, index.hash_bitmap)
+            gram_rows.append(r[hit] + lo)
+            gram_ids.append(pos[hit])
+        lengths = index.whole_lengths[bt.zh]
+        if lengths.size == 0:
+            continue
+        # whole short questions: a stage-A hit at token i lies inside any occurrence, which then
+        # starts at one of i - (longest - m) .. i: check those starts for every length
+        m = S_CHARS if bt.zh else S_WORDS
+        h, r, i, local = gram_hashes(bt, m, stride=S_STRIDE_CHARS if bt.zh else S_STRIDE_WORDS, with_pos=True)
+        hit, _ = _member(h, index.short_cand, index.short_bitmap)
+        r, i, local = r[hit], i[hit], local[hit]
+        if r.size == 0:
+            continue
+        first = (np.cumsum(bt.counts) - bt.counts)[local]
+        last = first + bt.counts[local]
+        back = np.arange(int(lengths.max()) - m + 1)
+        start = (i[:, None] - back[None, :]).ravel()
+        rr, ff, ll = (np.repeat(x, back.size) for x in (r, first, last))
+        for length in lengths.tolist():
+            ok = (start >= ff) & (start + length <= ll)
+            h = hash_at(bt, start[ok], length)
+            hit, pos = _member(h, index.whole)
+            whole_rows.append(rr[ok][hit] + lo)
+            whole_ids.append(pos[hit])
+    return gram_rows, gram_ids, whole_rows, whole_ids
+
+
 def find_overlaps(questions: pl.Series, index: BenchmarkIndex, *, max_matches: int = MAX_MATCHES) -> pl.DataFrame:
     """Pool rows that overlap the index: columns row (position in ``questions``), item (row of
     ``index.items``) and grams (n-grams shared with that item; 0 for a whole-question match), one
@@ -429,43 +476,13 @@ def find_overlaps(questions: pl.Series, index: BenchmarkIndex, *, max_matches: i
     all of the benchmark's: a shared run of at least ``A + stride - 1`` tokens (every checked run
     is that long) always contains one, so no match is lost. Stage B, on the rows stage A flagged
     (few): the exact rule, every n-gram and every whole short question."""
-    gram_rows, gram_ids, whole_rows, whole_ids = [], [], [], []
-    for lo in range(0, questions.len(), ROW_CHUNK):
-        chunk = questions.slice(lo, ROW_CHUNK)
-        batches = tokens(chunk)
-        for bt in batches:
-            # n-grams: stage A flags rows, stage B checks every n-gram of those rows
-            h, r = gram_hashes(bt, A_CHARS if bt.zh else A_WORDS, stride=A_STRIDE_CHARS if bt.zh else A_STRIDE_WORDS)
-            hit, _ = _member(h, index.cand, index.bitmap)
-            if hit.any():
-                cand = np.zeros(chunk.len(), dtype=bool)
-                cand[r[hit]] = True
-                h, r = gram_hashes(bt, index.n[bt.zh], rows=cand)
-                hit, pos = _member(h, index.hashes, index.hash_bitmap)
-                gram_rows.append(r[hit] + lo)
-                gram_ids.append(pos[hit])
-            lengths = index.whole_lengths[bt.zh]
-            if lengths.size == 0:
-                continue
-            # whole short questions: a stage-A hit at token i lies inside any occurrence, which then
-            # starts at one of i - (longest - m) .. i: check those starts for every length
-            m = S_CHARS if bt.zh else S_WORDS
-            h, r, i, local = gram_hashes(bt, m, stride=S_STRIDE_CHARS if bt.zh else S_STRIDE_WORDS, with_pos=True)
-            hit, _ = _member(h, index.short_cand, index.short_bitmap)
-            r, i, local = r[hit], i[hit], local[hit]
-            if r.size == 0:
-                continue
-            first = (np.cumsum(bt.counts) - bt.counts)[local]
-            last = first + bt.counts[local]
-            back = np.arange(int(lengths.max()) - m + 1)
-            start = (i[:, None] - back[None, :]).ravel()
-            rr, ff, ll = (np.repeat(x, back.size) for x in (r, first, last))
-            for length in lengths.tolist():
-                ok = (start >= ff) & (start + length <= ll)
-                h = hash_at(bt, start[ok], length)
-                hit, pos = _member(h, index.whole)
-                whole_rows.append(rr[ok][hit] + lo)
-                whole_ids.append(pos[hit])
+    from concurrent.futures import ThreadPoolExecutor
+
+    starts = range(0, questions.len(), ROW_CHUNK)
+    # NumPy and Polars release the GIL: two slices at a time use both cores (results in slice order)
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        parts = list(pool.map(lambda lo: _chunk_overlaps(questions.slice(lo, ROW_CHUNK), lo, index), starts))
+    gram_rows, gram_ids, whole_rows, whole_ids = ([x for p in parts for x in p[k]] for k in range(4))
     cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)  # noqa: E731
     gram = cat(gram_ids)
     gram_hits = pl.DataFrame({"row": cat(gram_rows).astype(np.int64), "gram": gram.astype(np.int64),

@@ -99,3 +99,31 @@ def test_record_without_question_is_an_error(tmp_path):
     (tmp_path / "x.jsonl").write_text('{"question": "a b c"}\n{"prompt": "no question"}\n')
     with pytest.raises(BadFileError, match=r"x.jsonl, line 2: record has no question field"):
         read_benchmarks(tmp_path)
+
+
+def test_shortest_runs_found_at_every_offset_and_one_shorter_never():
+    """The pool is scanned at every 4th-6th token only (stage A): a run of exactly 13 words /
+    20 characters, or a whole short question of exactly 8 words / 10 characters, must still be
+    found wherever it starts in the pool text; one token fewer must not be."""
+    en = [f"w{i}x" for i in range(40)]
+    zh = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥天地玄黄宇宙洪荒日月盈昃"
+    bench = pl.DataFrame({"benchmark": "b", "item_id": ["en", "zh", "en8", "zh10"], "file": "f",
+                          "question": [" ".join(en[:13]), zh[:20], "alpha beta gamma delta epsilon zeta eta theta",
+                                       "春夏秋冬东南西北上下"]})
+    index = build_index(bench)
+    filler_en = [f"f{i}y" for i in range(12)]
+    rows, expect = [], {}
+    for off in range(8):
+        pre = " ".join(filler_en[:off])
+        cases = [(f"{pre} {' '.join(en[:13])} tail", "en"), (f"{pre} {' '.join(en[:12])} tail", None),
+                 ("鸡" * off + zh[:20] + "鸭", "zh"), ("鸡" * off + zh[:19] + "鸭", None),
+                 (f"{pre} Alpha, beta gamma delta epsilon zeta eta theta!", "en8"),
+                 (f"{pre} alpha beta gamma delta epsilon zeta eta", None),
+                 ("鸡" * off + "春夏秋冬，东南西北上下。", "zh10"), ("鸡" * off + "春夏秋冬东南西北上", None)]
+        for text, item in cases:
+            expect[f"r{len(rows)}"] = f"contaminated:b:{item}" if item else None
+            rows.append(text)
+    pool = pl.DataFrame({"id": list(expect), "question": rows, "answer": "a"})
+    _, bad, _ = contamination(pool, index)
+    got = dict(zip(bad["id"], bad["reason"]))
+    assert got == {k: v for k, v in expect.items() if v}
