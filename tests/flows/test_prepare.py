@@ -63,6 +63,7 @@ def test_demo_files_end_to_end_and_byte_identical_reruns(tmp_path):
     assert "rl/verl/train.parquet" in card and "## RL export" in card
     # copies of the shipped demo files are recognised by their bytes and named for what they are
     assert "synthetic demo data written by bench/synth.py" in card and "Not real data" in card
+    assert "not run: no benchmarks folder" in card.split("## Decontamination", 1)[1]  # none next to raw/
     assert "apache-2.0" not in card  # the demo files carry no dataset's licence
     # the card renders: <think> survives as text, short hashes in the table, full ones in the list
     html = pytest.importorskip("markdown_it").MarkdownIt("commonmark").enable("table").render(card)
@@ -282,34 +283,29 @@ def test_empty_or_unusable_published_file_is_reported_not_missing(tmp_path, cont
 def test_decontamination_quarantines_exactly_the_planted_record(tmp_path):
     """Benchmarks in `benchmarks/` next to the raw folder (the default): the record whose question
     shares a 13-word run with a benchmark item is quarantined with its reason and content; the near
-    miss and every other record go on; the card has the section. Without the folder the step says
-    it did not run."""
+    miss and every other record go on; the card has the section. (Without the folder the step
+    says it did not run: checked in the demo end-to-end test.)"""
     raw = raw_with(tmp_path, "medical_o1_sft.json")
     recs = json.loads((raw / "medical_o1_sft.json").read_text(encoding="utf-8"))
     planted = recs[3].get("Question") or recs[3]["question"]
     words = planted.split()
-
-    def inputs(out: Path) -> list[str]:
-        return [json.loads(line)["input"] for f in ("train", "val")
-                for line in (out / f"processed/{f}.jsonl").read_text(encoding="utf-8").splitlines()]
-
-    run(raw, tmp_path / "a", export_rl=False)  # no benchmarks folder yet
-    card = (tmp_path / "a/DATA_CARD.md").read_text(encoding="utf-8")
-    assert "not run: no benchmarks folder" in card.split("## Decontamination", 1)[1]
-
     bench = tmp_path / "benchmarks" / "mybench"
     bench.mkdir(parents=True)
     items = [{"id": "q7", "question": "Exam item: " + " ".join(words[2:18]) + " - what next?"},
              {"id": "q8", "question": " ".join(words[:8] + ["zebra"] + words[9:18])}]  # runs of 10 and 9 words
     (bench / "test.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items), encoding="utf-8")
-    out = tmp_path / "b"
-    run(raw, out, export_rl=False)
+    out = tmp_path / "out"
+    res = run(raw, out, export_rl=False)
     quarantined = [json.loads(line) for line in (out / "quarantine/medical-o1.jsonl").read_text(encoding="utf-8").splitlines()]
     contaminated = [q for q in quarantined if q["reason"].startswith("contaminated:")]
     assert [q["reason"] for q in contaminated] == ["contaminated:mybench:q7"]
     assert json.loads(contaminated[0]["raw"])["question"] == planted
-    before, after = inputs(tmp_path / "a"), inputs(out)
-    assert sorted(after) == sorted(i for i in before if planted not in i) and len(after) == len(before) - 1
+    kept = [json.loads(line)["input"] for f in ("train", "val")
+            for line in (out / f"processed/{f}.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert not any(planted in k for k in kept)
     card = (out / "DATA_CARD.md").read_text(encoding="utf-8").split("## Decontamination", 1)[1].split("\n## ", 1)[0]
+    # every other record goes on: the pool after dedup minus the one (the small pool is drawn whole)
+    n_in = int(card.split("`: ", 1)[1].split(" in,", 1)[0])
+    assert f"{n_in:,} in, {n_in - 1:,} kept, 1 quarantined" in card and len(kept) == res["sample"]["drawn"] == n_in - 1
     assert "| mybench | mybench/test.jsonl | 2 |" in card and "13-word n-grams" in card
     assert "| mybench | 2 | 0 | 1 | 1 |" in card  # items, too short, items matched, records quarantined
