@@ -368,9 +368,10 @@ def _sorted_unique(a: np.ndarray) -> np.ndarray:
 
 
 def _bitmap(h: np.ndarray) -> np.ndarray:
-    """A 2**BITMAP_BITS-bit set of the hashes' top bits (a cheap first membership test)."""
+    """A 2**BITMAP_BITS-bit set of the top bits of sorted hashes (a cheap first membership test)."""
     bitmap = np.zeros(1 << (BITMAP_BITS - 3), dtype=np.uint8)
-    top = _sorted_unique((h >> np.uint64(64 - BITMAP_BITS)).astype(np.int64))
+    top = (h >> np.uint64(64 - BITMAP_BITS)).astype(np.int64)  # sorted, as h is
+    top = top[np.concatenate([[True], top[1:] != top[:-1]])] if top.size else top
     if top.size:
         byte = top >> 3
         starts = np.flatnonzero(np.concatenate([[True], byte[1:] != byte[:-1]]))
