@@ -164,7 +164,7 @@ def write_corpus(raw: Path, scale: float, seed: int = 16) -> dict[str, int]:
 
 class RssPeak:
     """Peak resident set size of this process, sampled every 20 ms; ``take()`` returns the peak
-    since the last call (MB), so each stage gets its own peak."""
+    since the last call (MiB, like ru_maxrss / 1024), so each stage gets its own peak."""
 
     def __init__(self) -> None:
         self.peak = self.current()
@@ -174,7 +174,7 @@ class RssPeak:
     @staticmethod
     def current() -> float:
         with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
     def _run(self) -> None:
         while not self._stop:
@@ -360,7 +360,7 @@ def _table(scale: float, records: int, mb: float, pre: dict, floor: dict, naive:
     start = next(s["seconds"] for s in cold["stages"] if s["stage"] == "start-up")
     run = cold["seconds"] - start
     print(f"\n== scale {scale}: {records:,} records, {mb:.0f} MB; pool {cold['pool']:,}; load average {os.getloadavg()[0]:.1f}")
-    print(f"{'stage':<12} {'wall s':>8} {'rows/s':>10} {'peak RSS MB':>12}")
+    print(f"{'stage':<12} {'wall s':>8} {'rows/s':>10} {'peak RSS MiB':>12}")
     for s in cold["stages"]:
         rate = f"{records / s['seconds']:,.0f}" if s["seconds"] > 0.05 and s["stage"] not in ("start-up", "flow exit") else ""
         print(f"{s['stage']:<12} {s['seconds']:>8.2f} {rate:>10} {s['peak_rss_mb']:>12,}")
