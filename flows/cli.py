@@ -118,6 +118,24 @@ def _check_judge(args: argparse.Namespace) -> None:
         raise ConfigError("--verify-threshold needs --judge-url (the judge that scores the records)")
 
 
+def _check_policy(args: argparse.Namespace) -> None:
+    """--policy-* / --pass-*: a URL needs a model; samples >= 1; the band parses; off without a URL."""
+    from tasks.core.errors import ConfigError
+    from tasks.model.passrate import Band
+
+    if args.policy_url and not args.policy_model:
+        raise ConfigError(f"--policy-url {args.policy_url} needs --policy-model (the model name the server serves)")
+    if args.policy_url and not args.policy_url.startswith(("http://", "https://")):
+        raise ConfigError(f"--policy-url must start with http:// or https://, got {args.policy_url!r}")
+    if args.pass_samples < 1:
+        raise ConfigError(f"--pass-samples must be at least 1, got {args.pass_samples}")
+    if getattr(args, "pass_oversample", 1.0) < 1:
+        raise ConfigError(f"--pass-oversample must be at least 1, got {args.pass_oversample}")
+    if args.pass_max_tokens < 1:
+        raise ConfigError(f"--pass-max-tokens must be positive, got {args.pass_max_tokens}")
+    Band.parse(args.pass_band)
+
+
 def check_args(args: argparse.Namespace) -> None:
     """Refuse bad arguments before Prefect is imported: a server start costs 6-20 s, a typo none.
 
@@ -156,9 +174,26 @@ def check_args(args: argparse.Namespace) -> None:
         from expectations.thresholds import check_max_quarantine_share
 
         check_max_quarantine_share(args.max_quarantine_share)
+        _check_policy(args)
+        if args.chain_url and not args.chain_model:
+            raise ConfigError(f"--chain-url {args.chain_url} needs --chain-model (the model name the server serves)")
+        if args.chain_url and not args.chain_url.startswith(("http://", "https://")):
+            raise ConfigError(f"--chain-url must start with http:// or https://, got {args.chain_url!r}")
+        if args.chain_max_tokens < 1:
+            raise ConfigError(f"--chain-max-tokens must be positive, got {args.chain_max_tokens}")
         if args.revision is not None and (args.offline or not args.revision.strip()):
             raise ConfigError("--revision pins what is downloaded: give a branch, tag or commit id, "
                               "and drop --offline")
+    if args.command == "passrate":
+        if not args.policy_url:
+            raise ConfigError("passrate needs --policy-url and --policy-model (the model you will train, served "
+                              "OpenAI-compatible)")
+        _check_policy(args)
+        if args.judge_url and not args.judge_model:
+            raise ConfigError(f"--judge-url {args.judge_url} needs --judge-model (the model name the server serves)")
+        train = Path(args.out_dir) / "processed" / "train.jsonl"
+        if not train.is_file():
+            raise ConfigError(f"{train} not found: run `medprep prepare` first, or pass --out-dir of the folder it wrote")
     if args.command == "prepare-rl":
         train = Path(args.out_dir) / "processed" / "train.jsonl"
         if not train.is_file():
@@ -216,6 +251,15 @@ def build_parser(prog: str = "medprep") -> argparse.ArgumentParser:
                     help="records with options: open, mc (letter as ground truth) or both (default: %(default)s)")
     rl.add_argument("--seed", type=int, default=42, help="orders the options of multiple-choice prompts (default: %(default)s)")
 
+    pr_rate = sub.add_parser("passrate", help="pass-rate filter on an already prepared sample (needs a policy endpoint)",
+                             parents=[verbose])
+    pr_rate.add_argument("--out-dir", default="data", help="the prepare run's output folder (default: %(default)s)")
+    mg = pr_rate.add_argument_group("policy (an OpenAI-compatible server, key in $MEDPREP_API_KEY)")
+    _policy_flags(mg)
+    mg.add_argument("--judge-url", default=None, metavar="URL", help="score well-formed answers with this judge")
+    mg.add_argument("--judge-model", default=None, metavar="NAME", help="model name the judge endpoint serves")
+    pr_rate.add_argument("--no-rl", action="store_true", help="do not rewrite rl/ (it then still holds the unfiltered export)")
+
     demo = sub.add_parser("demo", help="the whole pipeline on the shipped sample files, offline", parents=[verbose])
     demo.add_argument("--out-dir", default="data/demo", help="where to write (default: %(default)s)")
     demo.add_argument("--seed", type=int, default=42)
@@ -270,6 +314,27 @@ def _common(p: argparse.ArgumentParser) -> None:
     m.add_argument("--judge-votes", type=int, default=1, help="judge calls per record (default: %(default)s)")
     m.add_argument("--verify-threshold", type=float, default=None, metavar="F",
                    help="quarantine records whose own response the judge scores below F (0-1; default: keep all)")
+    _policy_flags(m)
+    m.add_argument("--chain-url", default=None, metavar="URL",
+                   help="writer endpoint: writes reasoning chains for sampled records without one (chain stage)")
+    m.add_argument("--chain-model", default=None, metavar="NAME", help="model name the writer endpoint serves")
+    m.add_argument("--chain-max-tokens", type=int, default=1024, help="writer completion budget (default: %(default)s)")
+    m.add_argument("--pass-oversample", type=float, default=2.0, metavar="X",
+                   help="pass-rate: score X times the sample size of stratified candidates, then draw the sample "
+                        "from those in the band (default: %(default)s)")
+
+
+def _policy_flags(m) -> None:
+    m.add_argument("--policy-url", default=None, metavar="URL",
+                   help="policy endpoint (the model you will train), e.g. http://gpu-host:8000/v1: runs the "
+                        "pass-rate filter")
+    m.add_argument("--policy-model", default=None, metavar="NAME", help="model name the policy endpoint serves")
+    m.add_argument("--pass-samples", type=int, default=4, metavar="N", help="policy samples per prompt (default: %(default)s)")
+    m.add_argument("--pass-band", default="0,1", metavar="LO,HI",
+                   help="keep prompts with LO < pass rate < HI; brackets keep an end, e.g. [0,0.75) "
+                        "(default: %(default)s)")
+    m.add_argument("--pass-temperature", type=float, default=1.0, help="policy sampling temperature (default: %(default)s)")
+    m.add_argument("--pass-max-tokens", type=int, default=1024, help="policy completion budget (default: %(default)s)")
 
 
 def _run_prepare(args: argparse.Namespace) -> dict:
@@ -299,6 +364,16 @@ def _run_prepare(args: argparse.Namespace) -> dict:
         verify_threshold=args.verify_threshold,
         benchmarks_dir=args.benchmarks_dir,
         max_quarantine_share=args.max_quarantine_share,
+        policy_url=args.policy_url,
+        policy_model=args.policy_model,
+        pass_samples=args.pass_samples,
+        pass_band=args.pass_band,
+        pass_oversample=args.pass_oversample,
+        pass_temperature=args.pass_temperature,
+        pass_max_tokens=args.pass_max_tokens,
+        chain_url=args.chain_url,
+        chain_model=args.chain_model,
+        chain_max_tokens=args.chain_max_tokens,
     )
 
 
@@ -376,6 +451,19 @@ def main(argv: list[str] | None = None, prog: str = "medprep") -> int:
                 benchmarks_dir=str(DEMO_BENCHMARKS),
             )
             _summary(result, args.out_dir, synthetic=True)
+        elif args.command == "passrate":
+            from flows.model_stages import passrate
+
+            rep = passrate(out_dir=args.out_dir, policy_url=args.policy_url, policy_model=args.policy_model,
+                           pass_samples=args.pass_samples, pass_band=args.pass_band,
+                           pass_temperature=args.pass_temperature, pass_max_tokens=args.pass_max_tokens,
+                           judge_url=args.judge_url, judge_model=args.judge_model, export_rl=not args.no_rl)
+            c = rep["client"]
+            print(f"medprep: pass-rate: {rep['scored']:,} of {rep['records']:,} records scored, {rep['too_hard']:,} "
+                  f"too hard, {rep['too_easy']:,} too easy, {rep['kept']:,} kept; {c['requests']:,} requests, "
+                  f"{c['cache_hits']:,} of {c['total']:,} from the cache. See {args.out_dir}/DATA_CARD.md")
+            for s in rep["shortfalls"]:
+                print(f"  warning: {s}")
         elif args.command == "prepare-rl":
             from flows.prepare_rl import prepare_rl
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, replace
 from importlib import metadata
 from pathlib import Path
@@ -21,7 +22,7 @@ from tasks.ingest.download import download_source
 from tasks.ingest.parse import parse_file
 from tasks.ingest.plan import parse_sources
 from tasks.ingest.sources import REGISTRY, build_registry
-from tasks.model.stage import judge_endpoint, verify_sample
+from tasks.model.stage import chain_sample, judge_endpoint, passrate_sample, policy_endpoint, verify_sample
 from tasks.quality.decontam import decontaminate, resolve_benchmarks_dir
 from tasks.quality.gate import check_quarantine_share, run_gate
 from tasks.quality.pool import build_pool, label_file
@@ -72,6 +73,17 @@ def prepare(
     verify_threshold: float | None = None,
     benchmarks_dir: str | None = None,
     max_quarantine_share: float = MAX_QUARANTINE_SHARE,
+    policy_url: str | None = None,
+    policy_model: str | None = None,
+    pass_samples: int = 4,
+    pass_band: str = "0,1",
+    pass_oversample: float = 2.0,
+    pass_temperature: float = 1.0,
+    pass_max_tokens: int = 1024,
+    chain_url: str | None = None,
+    chain_model: str | None = None,
+    chain_temperature: float = 0.7,
+    chain_max_tokens: int = 1024,
 ) -> dict:
     """Prepare gated, risk-balanced RL training data from medical QA sources.
 
@@ -96,6 +108,17 @@ def prepare(
     it fails the run before anything is written (a file that is 40 % garbage is broken, not data).
     The gates' suites and thresholds: expectations/prepare.py (docs/gates.md); their HTML Data Docs
     go to ``<out_dir>/reports/data_docs/``.
+
+    ``policy_url`` / ``policy_model`` switch on the ``pass-rate`` stage (tasks/model/passrate.py):
+    a stratified candidate draw of ``pass_oversample`` x ``sample_size`` records, ``pass_samples``
+    completions per verifiable prompt from the policy (``pass_temperature``, ``pass_max_tokens``),
+    scored by the reward (or the judge when set); prompts whose pass rate lies outside ``pass_band``
+    ("LO,HI" open, brackets keep an end) are quarantined, and the final sample is drawn from the rest.
+
+    ``chain_url`` / ``chain_model`` switch on the ``chain`` stage (tasks/model/chain.py): a writer
+    model writes the reasoning toward the known answer for sampled records without one; a chain is
+    kept when the gate (and the judge, when set) accepts it, else the generation is quarantined and
+    the record stays as it was.
     """
     cfg = SampleConfig(size=sample_size, seed=seed, min_high=min_high, min_low=min_low,
                        val_fraction=val_fraction, allow_out_of_range=allow_out_of_range,
@@ -104,7 +127,12 @@ def prepare(
                     export_rl=export_rl, max_prompt_tokens=max_prompt_tokens, rl_question_form=rl_question_form,
                     revision=revision, judge=judge_endpoint(judge_url, judge_model),
                     judge_votes=judge_votes, verify_threshold=verify_threshold,
-                    benchmarks_dir=benchmarks_dir, max_quarantine_share=max_quarantine_share)
+                    benchmarks_dir=benchmarks_dir, max_quarantine_share=max_quarantine_share,
+                    policy=policy_endpoint(policy_url, policy_model),
+                    passrate=dict(samples=pass_samples, band=pass_band, temperature=pass_temperature,
+                                  max_tokens=pass_max_tokens, oversample=pass_oversample),
+                    writer=policy_endpoint(chain_url, chain_model, "chain"),
+                    chain=dict(temperature=chain_temperature, max_tokens=chain_max_tokens))
 
 
 def prepare_on(task_runner: str | None = None):
@@ -118,7 +146,8 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleCon
              rl_question_form: str = "both", revision: str | None = None, judge: dict | None = None,
              judge_votes: int = 1, verify_threshold: float | None = None,
              benchmarks_dir: str | None = None,
-             max_quarantine_share: float = MAX_QUARANTINE_SHARE) -> dict:
+             max_quarantine_share: float = MAX_QUARANTINE_SHARE, policy: dict | None = None,
+             passrate: dict | None = None, writer: dict | None = None, chain: dict | None = None) -> dict:
     registry = build_registry(custom_sources)  # this run's sources: built-ins + user-defined
     plan = parse_sources(sources, registry)
     cfg = replace(cfg, weights=plan.weights)
@@ -166,12 +195,31 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleCon
         gate = run_gate(pool.pool_file.path, stage="pool", docs_dir=str(docs / "pool"))
         report.publish_gate(label, gate.rows)
         progress.step("gate", f"{sum(g['success'] for g in gate.rows)}/{len(gate.rows)} expectations passed")
-        sample = sample_pool(pool.pool_file, work, cfg)
-        report.publish_counts(label, sample.sample_file.path)
-        progress.step("sample", f"{sample.report['drawn']:,} records drawn")
         quarantines = [p.quarantine_file for p in parsed] + [pool.dedup_quarantine_file]
         if decontam.quarantine_file:
             quarantines.append(decontam.quarantine_file)
+        if policy:  # model in the loop (opt-in): oversample, keep prompts in the pass-rate band, draw
+            pr = dict(passrate or {})
+            oversample = max(1.0, float(pr.pop("oversample", 2.0)))
+            cand = sample_pool(pool.pool_file, work, replace(cfg, size=math.ceil(cfg.size * oversample),
+                                                             allow_out_of_range=True))
+            step = passrate_sample(cand, work, cfg, policy, judge=judge, question_form=rl_question_form, **pr)
+            sample = step.sample
+            quarantines.append(step.quarantine_file)
+            rep = step.report
+            log().info(f"pass-rate: {rep['scored']:,} of {rep['candidates']:,} candidates scored, "
+                       f"{rep['too_hard']:,} too hard, {rep['too_easy']:,} too easy; {rep['drawn']:,} drawn")
+        else:
+            sample = sample_pool(pool.pool_file, work, cfg)
+        report.publish_counts(label, sample.sample_file.path)
+        progress.step("sample", f"{sample.report['drawn']:,} records drawn")
+        if writer:  # model in the loop (opt-in): reasoning chains for records without one
+            chained = chain_sample(sample, work, writer, judge=judge, **(chain or {}))
+            sample = chained.sample
+            quarantines.append(chained.quarantine_file)
+            rep = chained.report
+            log().info(f"chain: {rep['accepted']:,} of {rep['without_reasoning']:,} chains accepted, "
+                       f"{rep['rejected']:,} rejected")
         if judge:  # model in the loop (opt-in): the judge checks each record's own reference response
             verified = verify_sample(sample, work, judge, votes=judge_votes, threshold=verify_threshold)
             sample = verified.sample

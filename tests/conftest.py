@@ -40,3 +40,18 @@ def real_sample(relpath: str) -> Path:
     if not p.exists():
         pytest.skip(f"real sample {relpath} not present at {REAL_SAMPLES} (set MEDPREP_REAL_SAMPLES)")
     return p
+
+
+@pytest.fixture(scope="session")
+def tiny_llm(tmp_path_factory):
+    """One real OpenAI-compatible server on loopback (``transformers serve``, tiny random model) for
+    the flow tests that only talk to it (tests/support/tiny_serve.py); tests that stop a server
+    start their own."""
+    pytest.importorskip("transformers")
+    pytest.importorskip("fastapi")
+    from tests.support.tiny_serve import tiny_server, transformers_cli
+
+    if transformers_cli() is None:
+        pytest.skip("transformers CLI not installed (pip install 'transformers[serving]')")
+    with tiny_server(tmp_path_factory.mktemp("tiny-llm")) as srv:
+        yield srv

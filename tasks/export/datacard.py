@@ -294,6 +294,67 @@ def decontam_block(dec) -> str:
     return "\n".join(lines).rstrip("\n")
 
 
+def passrate_block(rep: dict | None) -> str:
+    """The pass-rate stage: policy, band, counts by outcome and a histogram of rates (empty: stage off).
+
+    The endpoint's URL and model are shown; the API key never reaches the report."""
+    if not rep:
+        return ""
+    ep, c = rep["endpoint"], rep.get("client", {})
+    params = ", ".join(f"{k} {v}" for k, v in sorted(rep["sampling"].items()))
+    lines = [
+        f"Policy `{md_text(ep['model'])}` at `{md_text(ep['base_url'])}`, {rep['samples']} sample(s) per prompt "
+        f"({params}), scored by {md_text(rep['scorer'])}"
+        + (f" (judge `{md_text(rep['judge']['model'])}`)" if rep.get("judge") else "")
+        + f". Kept: {rep['band']}; the rate is in `meta.model.pass_rate` and the RL files' `pass_rate`.",
+        "",
+        md_table(["", "records"], [
+            *([["candidates drawn (oversampled)", f"{rep['candidates']:,}"]] if "candidates" in rep else []),
+            ["with a verifiable ground truth (scored)", f"{rep['scored']:,}"],
+            ["not scored: no verifiable ground truth (kept)", f"{rep['unscored_no_ground_truth']:,}"],
+            ["not scored: every request failed (kept)", f"{rep['unscored_errors']:,}"],
+            ["quarantined pass_rate:too_hard", f"{rep['too_hard']:,}"],
+            ["quarantined pass_rate:too_easy", f"{rep['too_easy']:,}"],
+            ["kept", f"{rep['kept']:,}"],
+            *([["drawn into the sample", f"{rep['drawn']:,}"]] if "drawn" in rep else []),
+            ["mean pass rate (scored)", "-" if rep["mean_rate"] is None else f"{rep['mean_rate']:.3f}"],
+        ]),
+        "",
+        "Pass rate (passing samples / samples) of the scored prompts:",
+        "",
+        bars(list(rep["histogram"]), list(rep["histogram"].values())),
+    ]
+    if c:
+        lines += ["", f"Requests: {c.get('requests', 0):,} sent, {c.get('cache_hits', 0):,} served from cache, "
+                      f"{c.get('errors', 0):,} failed, {c.get('req_per_s', 0)} req/s."]
+    return "\n".join(lines)
+
+
+def chain_block(rep: dict | None) -> str:
+    """The chain stage: writer, prompt version, parameters, accepted / rejected by reason (empty: off)."""
+    if not rep:
+        return ""
+    ep, c = rep["endpoint"], rep.get("client", {})
+    params = ", ".join(f"{k} {v}" for k, v in sorted(rep["sampling"].items()))
+    lines = [
+        f"Writer `{md_text(ep['model'])}` at `{md_text(ep['base_url'])}`, prompt `{rep['prompt_version']}` ({params}); "
+        "a chain is kept when the gate accepts the record with it"
+        + (f" and the judge `{md_text(rep['judge']['model'])}` accepts its final answer" if rep.get("judge") else "")
+        + ". Kept chains carry `meta.model.chain_model`, `chain_prompt`, `chain_params`; a rejected generation is "
+        "quarantined and its record stays without reasoning.",
+        "",
+        md_table(["", "records"], [
+            ["without reasoning (asked)", f"{rep['without_reasoning']:,}"],
+            ["chains accepted", f"{rep['accepted']:,}"],
+            *[[f"rejected `{k}`", f"{n:,}"] for k, n in sorted(rep["rejected_by_reason"].items())],
+        ]),
+    ]
+    if c:
+        lines += ["", f"Requests: {c.get('requests', 0):,} sent, {c.get('cache_hits', 0):,} served from cache, "
+                      f"{c.get('errors', 0):,} failed, {c.get('req_per_s', 0)} req/s."]
+    return "\n".join(lines)
+
+
 def card_blocks(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> dict:
     """Every block the template places, each rendered by its own small function."""
     params, by_source = sampling_tables(ctx)
@@ -328,6 +389,8 @@ def card_blocks(ctx: dict, sample: pl.DataFrame, pool: pl.DataFrame) -> dict:
         "rl": rl_lines(ctx.get("rl")),
         "rl_by_source": rl_source_table(ctx.get("rl"), ctx["sample"].report),
         "verifier": verifier_block(ctx["sample"].report.get("verify_references")),
+        "passrate": passrate_block(ctx["sample"].report.get("pass_rate")),
+        "chain": chain_block(ctx["sample"].report.get("chain")),
     }
 
 

@@ -64,9 +64,12 @@ def build_docs(ctx, docs_dir: str | Path) -> FileRef:
 
 
 def validate(frame: pl.DataFrame, suite_name: str | None = None, expectations: list | None = None,
-             docs_dir: str | Path | None = None) -> list[dict] | tuple[list[dict], FileRef]:
+             docs_dir: str | Path | None = None, ids: bool = False) -> list[dict] | tuple[list[dict], FileRef]:
     """Run the suite on a frame with GE's pandas backend -> one result dict per expectation;
-    with ``docs_dir`` also build the HTML Data Docs there -> (rows, its index.html)."""
+    with ``docs_dir`` also build the HTML Data Docs there -> (rows, its index.html).
+
+    ``ids``: also list every failing record's id (``unexpected_ids``; GE's COMPLETE result format),
+    for callers that act per record (the chain stage, tasks/model/chain.py)."""
     import great_expectations as gx  # 5-9 s import: only here
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -89,15 +92,15 @@ def validate(frame: pl.DataFrame, suite_name: str | None = None, expectations: l
     # GE has no Polars backend: pandas only inside the gate
     result = vd.run(
         batch_parameters={"dataframe": frame.to_pandas()},
-        result_format={"result_format": "SUMMARY", "unexpected_index_column_names": [S.ID]},
+        result_format={"result_format": "COMPLETE" if ids else "SUMMARY", "unexpected_index_column_names": [S.ID]},
     )
-    rows = _rows(result)
+    rows = _rows(result, ids)
     if docs_dir is None:
         return rows
     return rows, build_docs(ctx, docs_dir)
 
 
-def _rows(result) -> list[dict]:
+def _rows(result, ids: bool = False) -> list[dict]:
     rows = []
     for r in result.results:
         cfg = r.expectation_config
@@ -115,6 +118,7 @@ def _rows(result) -> list[dict]:
                 "unexpected_count": res.get("unexpected_count"),
                 "observed_value": res.get("observed_value"),
                 "examples": examples[:3],
+                **({"unexpected_ids": [e.get(S.ID) for e in (res.get("unexpected_index_list") or [])]} if ids else {}),
             }
         )
     return rows

@@ -19,15 +19,8 @@ KEY = "sk-judge-in-prepare-never-written-5e1d"
 
 
 @pytest.fixture(scope="module")
-def judge(tmp_path_factory):
-    pytest.importorskip("transformers")
-    pytest.importorskip("fastapi")
-    from tests.support.tiny_serve import tiny_server, transformers_cli
-
-    if transformers_cli() is None:
-        pytest.skip("transformers CLI not installed (pip install 'transformers[serving]')")
-    with tiny_server(tmp_path_factory.mktemp("judge")) as srv:
-        yield srv
+def judge(tiny_llm):
+    return tiny_llm  # the session's server (tests/conftest.py), shared with tests/flows/test_model_stages.py
 
 
 def test_verify_references_inside_prepare(judge, tmp_path, monkeypatch):

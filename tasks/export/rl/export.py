@@ -64,6 +64,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from prefect import task
 
+from tasks.core import schema as S
 from tasks.core.caching import RL_EXPORT
 from tasks.core.errors import MedprepError
 from tasks.core.storage import sha256_file, swap_in, write_atomic, write_ndjson
@@ -111,6 +112,7 @@ META = pl.Struct(
         "quality_score": pl.Float64,
         "history": pl.List(TURN),
         "choices": pl.Struct({"question": pl.String, "options": pl.List(pl.String), "answer": pl.Int64}),
+        "model": S.MODEL_DTYPE,  # only when a model stage ran (tasks/model/); null otherwise
     }
 )
 PROCESSED_SCHEMA: dict[str, pl.DataType] = {"input": pl.String, "output": pl.String, "meta": META}
@@ -330,23 +332,48 @@ def by_source(rows: pl.DataFrame) -> dict[str, dict[str, int]]:
 
 
 # ------------------------------------------------------------------------ format builders
+PASS_RATE = "pass_rate"  # the pass-rate stage's rate (tasks/model/passrate.py), exported only when it ran
+
+
+def with_pass_rate(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` (read_processed) with a ``pass_rate`` column when the pass-rate stage ran on it."""
+    policy = pl.col("model").struct.field("policy")
+    if frame.is_empty() or not frame.select(policy.is_not_null().any()).item():
+        return frame
+    return frame.with_columns(pl.col("model").struct.field(PASS_RATE).alias(PASS_RATE))
+
+
+def _rate_schema(schema: pa.Schema, rows: pl.DataFrame, in_struct: str | None = None) -> pa.Schema:
+    """``schema`` plus a float64 ``pass_rate`` (inside ``in_struct`` when given) when rows carry one."""
+    if PASS_RATE not in rows.columns:
+        return schema
+    if in_struct is None:
+        return schema.append(pa.field(PASS_RATE, pa.float64()))
+    i = schema.get_field_index(in_struct)
+    inner = schema.field(i).type
+    return schema.set(i, pa.field(in_struct, pa.struct([*inner, pa.field(PASS_RATE, pa.float64())])))
+
+
 def to_verl(rows: pl.DataFrame) -> pa.Table:
     """verl RLHFDataset rows (see module docstring)."""
+    rate = [PASS_RATE] if PASS_RATE in rows.columns else []
     frame = rows.select(
         pl.col("source").alias("data_source"),
         pl.col("prompt"),
         pl.lit(ABILITY).alias("ability"),
         pl.struct(pl.lit("rule").alias("style"), pl.col("ground_truth")).alias("reward_model"),
         pl.struct(
-            "split", "index", "id", "risk_level", "language", "source", "specialty", "ground_truth_kind", "question_form"
+            "split", "index", "id", "risk_level", "language", "source", "specialty", "ground_truth_kind", "question_form",
+            *rate,
         ).alias("extra_info"),
     )
-    return _arrow(frame, VERL_SCHEMA)
+    return _arrow(frame, _rate_schema(VERL_SCHEMA, rows, "extra_info"))
 
 
 def to_trl(rows: pl.DataFrame) -> pa.Table:
     """TRL GRPO/RLOO rows: conversational ``prompt``; every other column reaches reward functions."""
-    return _arrow(rows.select([f.name for f in TRL_SCHEMA]), TRL_SCHEMA)
+    schema = _rate_schema(TRL_SCHEMA, rows)
+    return _arrow(rows.select([f.name for f in schema]), schema)
 
 
 def to_openrlhf(rows: pl.DataFrame) -> pl.DataFrame:
@@ -360,6 +387,7 @@ def to_openrlhf(rows: pl.DataFrame) -> pl.DataFrame:
         "risk_level",
         "ground_truth_kind",
         "question_form",
+        *([PASS_RATE] if PASS_RATE in rows.columns else []),
     )
 
 
@@ -432,10 +460,11 @@ def run_export(
     exports: dict[str, dict[str, Any]] = {"verl": {}, "openrlhf": {}, "trl": {}}
     response_exports: dict[str, dict[str, Any]] = {}
     sources: list[dict[str, dict[str, int]]] = []
+    frames = {split: read_processed(processed_dir / f"{split}.jsonl") for split in SPLITS}
+    if any(PASS_RATE in with_pass_rate(f).columns for f in frames.values()):  # one schema for both splits
+        frames = {k: f.with_columns(pl.col("model").struct.field(PASS_RATE).alias(PASS_RATE)) for k, f in frames.items()}
     for split in SPLITS:
-        rows, split_summary = build_rows(
-            read_processed(processed_dir / f"{split}.jsonl"), split, max_prompt_tokens, system_prompt, question_form, seed
-        )
+        rows, split_summary = build_rows(frames[split], split, max_prompt_tokens, system_prompt, question_form, seed)
         main, response_only, dropped = route(rows, ground_truth)
         split_summary.update(rows=main.height, response_only_rows=0 if response_only is None else response_only.height,
                              dropped_not_verifiable=dropped)
