@@ -10,8 +10,9 @@ expectation stops the run with a message naming it and example record ids; nothi
 
 Columns checked are those of :func:`tasks.quality.gate.gate_frame`: the canonical columns plus
 ``think_output`` (the training ``output`` for records that have reasoning, null otherwise — GE
-map expectations skip nulls, so records without reasoning are not held to the think format) and
-``has_reference`` (true where a record has a verifiable ground truth: a short reference answer or
+map expectations skip nulls, so records without reasoning are not held to the think format),
+``reasoning_chars`` (the reasoning's length; passed instead of its text, which think_output
+already carries, to keep the pandas frame small) and ``has_reference`` (true where a record has a verifiable ground truth: a short reference answer or
 options; null otherwise).
 """
 
@@ -29,6 +30,7 @@ SUITES = {"pool": "medprep.pool", "sample": "medprep.sample"}
 SUITE_NAME = SUITES["pool"]
 THINK_OUTPUT = "think_output"
 HAS_REFERENCE = "has_reference"
+REASONING_CHARS = "reasoning_chars"
 SPLIT_VALUES = ("train", "val")
 
 
@@ -43,6 +45,9 @@ def expectations(stage: str = "pool", min_reference_share: float | None = None) 
         gxe.ExpectColumnValuesToNotBeNull(column=S.QUESTION),
         gxe.ExpectColumnValuesToNotBeNull(column=S.ANSWER),
         *[
+            # reasoning by its length column: the text itself is already inside think_output
+            gxe.ExpectColumnValuesToBeBetween(column=REASONING_CHARS, min_value=lo, max_value=hi, mostly=LENGTH_MOSTLY)
+            if col == S.REASONING else
             gxe.ExpectColumnValueLengthsToBeBetween(column=col, min_value=lo, max_value=hi, mostly=LENGTH_MOSTLY)
             for col, (lo, hi) in LENGTH_BOUNDS.items()
         ],

@@ -7,6 +7,7 @@ leaves the previous outputs untouched — never new data next to an old card.
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -56,6 +57,13 @@ def write_processed(sample_path: str, quarantine_paths: list[str], out: Path) ->
     return {"files": written, "quarantine_by_reason": _reasons(bad)}
 
 
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def write_data_docs(sites: dict[str, FileRef], dest: Path) -> Path:
     """Copy each gate's Data Docs site (stage -> its index.html) to ``dest/<stage>/`` and write
     ``dest/index.html`` linking them; the HTML carries GE's run times, so it is not byte-stable,
@@ -65,7 +73,9 @@ def write_data_docs(sites: dict[str, FileRef], dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     links = []
     for stage, index in sites.items():
-        shutil.copytree(Path(index.path).parent, dest / stage)
+        # hard links where the work folder and the output share a file system (they do by default:
+        # both under out_dir), a copy elsewhere; ~4 MB per site, most of it GE's images and fonts
+        shutil.copytree(Path(index.path).parent, dest / stage, copy_function=_link_or_copy)
         links.append(f'<li><a href="{escape(stage)}/index.html">{escape(stage)}</a>: '
                      f"Great Expectations suite <code>medprep.{escape(stage)}</code></li>")
     page = ("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>medprep gates</title></head><body>\n"

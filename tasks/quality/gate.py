@@ -20,15 +20,15 @@ from tasks.core.logs import log
 from tasks.core.results import FileRef, Gate, ParsedFile
 from tasks.export.records import has_reasoning, output_expr
 
-GATE_COLUMNS = [S.ID, S.SOURCE, S.LANGUAGE, S.QUESTION, S.REASONING, S.ANSWER, S.RISK_LEVEL]
+GATE_COLUMNS = [S.ID, S.SOURCE, S.LANGUAGE, S.QUESTION, S.ANSWER, S.RISK_LEVEL]
 DOCS_SITE = "medprep"
 
 
 def gate_frame(frame: pl.LazyFrame) -> pl.DataFrame:
-    """Only the columns the suites read, plus ``think_output`` (null where there is no reasoning)
-    and ``has_reference`` (true where a record has a verifiable ground truth, else null); the
+    """Only the columns the suites read, plus ``think_output`` (null where there is no reasoning),
+    ``reasoning_chars`` and ``has_reference`` (true where a record has a verifiable ground truth, else null); the
     sample's ``split`` when the frame has one."""
-    from expectations.prepare import HAS_REFERENCE, THINK_OUTPUT
+    from expectations.prepare import HAS_REFERENCE, REASONING_CHARS, THINK_OUTPUT
     from tasks.sample import SPLIT, verifiable_expr
 
     names = frame.collect_schema().names()
@@ -36,6 +36,7 @@ def gate_frame(frame: pl.LazyFrame) -> pl.DataFrame:
         *GATE_COLUMNS,
         *([SPLIT] if SPLIT in names else []),
         pl.when(has_reasoning()).then(output_expr()).otherwise(None).alias(THINK_OUTPUT),
+        pl.col(S.REASONING).str.len_chars().alias(REASONING_CHARS),
         pl.when(verifiable_expr(names)).then(True).otherwise(None).alias(HAS_REFERENCE),
     ).collect()
 

@@ -93,6 +93,7 @@ def test_demo_files_end_to_end_and_byte_identical_reruns(tmp_path):
                              "sha256": res["files"]["processed/train.jsonl"]["sha256"]}
     upstream = {r.id for r in train.related if r.role == "asset"}
     assert upstream == {asset_key(raw / f) for f in ("medical_o1_sft.json", "medical_o1_sft_Chinese.json")}
+    assert {"flow-run", "task-run"} <= {r.role for r in train.related}  # the run that wrote it, for the UI
     assert {asset_key(tmp_path / "a" / n) for n in ("DATA_CARD.md", "rl/verl/train.parquet")} <= set(by_key)
 
     # a different seed draws a different order

@@ -35,7 +35,8 @@ def test_clean_frame_passes_every_expectation_and_builds_data_docs(tmp_path):
     assert rows and all(r["success"] for r in rows) and gate.suite == "medprep.sample"
     assert {"expect_column_values_to_match_regex", "expect_column_unique_value_count_to_be_between"} <= {r["expectation"] for r in rows}
     assert {r["column"] for r in rows if r["expectation"] == "expect_column_value_lengths_to_be_between"} == {
-        S.QUESTION, S.REASONING, S.ANSWER}
+        S.QUESTION, S.ANSWER}
+    assert ("expect_column_values_to_be_between", "reasoning_chars") in {(r["expectation"], r["column"]) for r in rows}
     assert "split" in {r["column"] for r in rows}  # the sample suite checks the split; the pool's does not
     index = tmp_path / "docs" / "index.html"
     assert gate.docs.path == str(index) and gate.docs.sha256 == FileRef.of(index).sha256
