@@ -9,8 +9,9 @@ CJK block, dressed like real text: capitals and punctuation (ASCII and fullwidth
 boilerplate shared by pool and benchmark (half of the English questions end with "Which of the
 following is the most likely diagnosis?", a third of the Chinese ones with "以下哪项是最可能的诊断？",
 pool dialogue openers "医生您好，"), and 5 % of records with characters that need Unicode
-normalisation (°C, µg, fullwidth digits). ``--planted`` pool records carry a 25-word or
-30-character slice of a benchmark question inside other text; the figures printed are how many of
+normalisation (°C, µg, fullwidth digits). Benchmark questions start at 8 words / 10
+characters, so some are short and matched whole. ``--planted`` pool records carry a 25-word or
+30-character slice (or the whole short question) of a benchmark question inside other text; the figures printed are how many of
 those were found and how many other records were flagged. Prints wall and CPU seconds per step
 (CPU summed over threads); no assertions.
 """
@@ -54,7 +55,9 @@ def make(pool_rows: int, bench_rows: int, planted: int, seed: int) -> tuple[pl.D
     zh_n = int(pool_rows * 0.85)
     pool_q = pl.concat([_chars(rng, zh_n, 30, 200), _words(rng, vocab, pool_rows - zh_n, 40, 160)])
     half = bench_rows // 2
-    bench_q = pl.concat([_words(rng, vocab, half, 20, 150), _chars(rng, bench_rows - half, 20, 120)])
+    # from 8 words / 10 characters: the short ones (below 13 / 20) are matched whole
+    bench_q = pl.concat([_words(rng, vocab, half, 8, 150), _chars(rng, bench_rows - half, 10, 120)])
+    pool_q, bench_q = _dress(rng, pool_q, zh_n, pool=True), _dress(rng, bench_q, half, pool=False)
     bench = pl.DataFrame({"benchmark": ["medqa-usmle"] * half + ["cmb"] * (bench_rows - half),
                           "item_id": [f"q{i}" for i in range(bench_rows)], "file": "synthetic",
                           "question": bench_q})
@@ -69,8 +72,6 @@ def make(pool_rows: int, bench_rows: int, planted: int, seed: int) -> tuple[pl.D
     host = pool_q.gather(dst)
     planted_q = (pl.DataFrame({"h": host, "s": sl}).select(pl.concat_str([pl.col("h").str.slice(0, 20), pl.lit(" "), "s", pl.lit(" "), pl.col("h").str.slice(20)]))).to_series()
     pool_q = pool_q.scatter(dst, planted_q)
-    pool_q, bench_q2 = _dress(rng, pool_q, zh_n, pool=True), _dress(rng, bench["question"], half, pool=False)
-    bench = bench.with_columns(bench_q2.alias("question"))
     pool = pl.DataFrame({"id": [f"p{i}" for i in range(pool_rows)], "question": pool_q, "answer": "a"})
     return pool, bench, dst
 
