@@ -194,6 +194,18 @@ def check_args(args: argparse.Namespace) -> None:
         train = Path(args.out_dir) / "processed" / "train.jsonl"
         if not train.is_file():
             raise ConfigError(f"{train} not found: run `medprep prepare` first, or pass --out-dir of the folder it wrote")
+    if args.command == "chains":
+        if not (args.chain_url and args.chain_model):
+            raise ConfigError("chains needs --chain-url and --chain-model (the writer model, served OpenAI-compatible)")
+        if not args.chain_url.startswith(("http://", "https://")):
+            raise ConfigError(f"--chain-url must start with http:// or https://, got {args.chain_url!r}")
+        if args.chain_max_tokens < 1:
+            raise ConfigError(f"--chain-max-tokens must be positive, got {args.chain_max_tokens}")
+        if args.judge_url and not args.judge_model:
+            raise ConfigError(f"--judge-url {args.judge_url} needs --judge-model (the model name the server serves)")
+        train = Path(args.out_dir) / "processed" / "train.jsonl"
+        if not train.is_file():
+            raise ConfigError(f"{train} not found: run `medprep prepare` first, or pass --out-dir of the folder it wrote")
     if args.command == "prepare-rl":
         train = Path(args.out_dir) / "processed" / "train.jsonl"
         if not train.is_file():
@@ -259,6 +271,17 @@ def build_parser(prog: str = "medprep") -> argparse.ArgumentParser:
     mg.add_argument("--judge-url", default=None, metavar="URL", help="score well-formed answers with this judge")
     mg.add_argument("--judge-model", default=None, metavar="NAME", help="model name the judge endpoint serves")
     pr_rate.add_argument("--no-rl", action="store_true", help="do not rewrite rl/ (it then still holds the unfiltered export)")
+
+    ch = sub.add_parser("chains", help="reasoning chains by a model for an already prepared sample's records without one",
+                        parents=[verbose])
+    ch.add_argument("--out-dir", default="data", help="the prepare run's output folder (default: %(default)s)")
+    cg = ch.add_argument_group("writer (an OpenAI-compatible server, key in $MEDPREP_API_KEY)")
+    cg.add_argument("--chain-url", default=None, metavar="URL", help="writer endpoint, e.g. http://gpu-host:8000/v1")
+    cg.add_argument("--chain-model", default=None, metavar="NAME", help="model name the writer endpoint serves")
+    cg.add_argument("--chain-max-tokens", type=int, default=1024, help="writer completion budget (default: %(default)s)")
+    cg.add_argument("--judge-url", default=None, metavar="URL", help="keep only chains whose final answer this judge accepts")
+    cg.add_argument("--judge-model", default=None, metavar="NAME", help="model name the judge endpoint serves")
+    ch.add_argument("--no-rl", action="store_true", help="do not rewrite rl/")
 
     demo = sub.add_parser("demo", help="the whole pipeline on the shipped sample files, offline", parents=[verbose])
     demo.add_argument("--out-dir", default="data/demo", help="where to write (default: %(default)s)")
@@ -464,6 +487,17 @@ def main(argv: list[str] | None = None, prog: str = "medprep") -> int:
                   f"{c['cache_hits']:,} of {c['total']:,} from the cache. See {args.out_dir}/DATA_CARD.md")
             for s in rep["shortfalls"]:
                 print(f"  warning: {s}")
+        elif args.command == "chains":
+            from flows.model_stages import chains
+
+            rep = chains(out_dir=args.out_dir, chain_url=args.chain_url, chain_model=args.chain_model,
+                         chain_max_tokens=args.chain_max_tokens, judge_url=args.judge_url, judge_model=args.judge_model,
+                         export_rl=not args.no_rl)
+            c = rep["client"]
+            print(f"medprep: chains: {rep['accepted']:,} of {rep['without_reasoning']:,} records without reasoning got "
+                  f"a chain, {rep['rejected']:,} generations quarantined {rep['rejected_by_reason']}; "
+                  f"{c['requests']:,} requests, {c['cache_hits']:,} of {c['total']:,} from the cache. "
+                  f"See {args.out_dir}/DATA_CARD.md")
         elif args.command == "prepare-rl":
             from flows.prepare_rl import prepare_rl
 

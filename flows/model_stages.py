@@ -4,6 +4,9 @@
 scores each verifiable prompt on the policy endpoint, quarantines those outside the band, rewrites
 processed/, quarantine/, rl/ and the card's "Pass-rate filter" section atomically. The client's
 content cache sits in ``<out_dir>/.work/model-cache``, so a rerun asks the server nothing.
+
+``chains``: the chain stage (tasks/model/chain_outputs.py) on the same folder: reasoning written by a
+model for the records without one, kept under the same checks as inside ``prepare``.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from prefect import flow
 
 from tasks.core.locking import output_lock
-from tasks.model.stage import judge_endpoint, passrate_outputs, policy_endpoint
+from tasks.model.stage import chain_outputs_task, judge_endpoint, passrate_outputs, policy_endpoint
 
 
 @flow(name="passrate", log_prints=True)
@@ -44,3 +47,30 @@ def passrate(
         return passrate_outputs(out_dir, policy, samples=pass_samples, band=pass_band, temperature=pass_temperature,
                                 max_tokens=pass_max_tokens, judge=judge_endpoint(judge_url, judge_model),
                                 export_rl=export_rl)
+
+
+@flow(name="chains", log_prints=True)
+def chains(
+    out_dir: str = "data",
+    chain_url: str | None = None,
+    chain_model: str | None = None,
+    chain_temperature: float = 0.7,
+    chain_max_tokens: int = 1024,
+    judge_url: str | None = None,
+    judge_model: str | None = None,
+    export_rl: bool = True,
+) -> dict:
+    """Write reasoning chains for a prepared sample's records without one (key from ``MEDPREP_API_KEY``).
+
+    A chain is kept when it is complete, the gate accepts the record with it and (with ``judge_url``)
+    the judge accepts its final answer; a rejected generation is quarantined, its record unchanged."""
+    from tasks.core.errors import ConfigError
+
+    writer = policy_endpoint(chain_url, chain_model, "chain")
+    if writer is None:
+        raise ConfigError("chains needs chain_url and chain_model (an OpenAI-compatible endpoint)")
+    if chain_max_tokens < 1:
+        raise ConfigError(f"chain_max_tokens must be positive, got {chain_max_tokens}")
+    with output_lock(out_dir):
+        return chain_outputs_task(out_dir, writer, judge=judge_endpoint(judge_url, judge_model),
+                                  temperature=chain_temperature, max_tokens=chain_max_tokens, export_rl=export_rl)

@@ -153,3 +153,21 @@ def chain_sample(sample: Sample, work_dir: str, writer: dict, judge: dict | None
                rep["client"]["req_per_s"], rep["client"]["cache_hits"])
     return ModelStep(sample=Sample(sample_file=FileRef.of(kept_path), report={**sample.report, "chain": rep}),
                      quarantine_file=FileRef.of(bad_path), report=rep)
+
+
+@task(name="chain-outputs")
+def chain_outputs_task(out_dir: str, writer: dict, judge: dict | None = None, temperature: float = 0.7,
+                       max_tokens: int = 1024, export_rl: bool = True) -> dict:
+    """The chain stage on a prepared folder's processed sample (tasks/model/chain_outputs.py); no result
+    cache, the client's content cache makes a rerun cost no request."""
+    from tasks.model.chain_outputs import chain_outputs
+    from tasks.model.client import Sampling
+
+    rep = chain_outputs(out_dir, Endpoint(**writer), sampling=Sampling(temperature=temperature, max_tokens=max_tokens,
+                                                                         seed=0),
+                        judge=Endpoint(**judge) if judge else None, export_rl=export_rl)
+    c = rep["client"]
+    log().info("chain on %s: %d records without reasoning, %d chains accepted, %d rejected %s; %d requests "
+               "(%s req/s), %d of %d answered from the cache", out_dir, rep["without_reasoning"], rep["accepted"],
+               rep["rejected"], rep["rejected_by_reason"], c["requests"], c["req_per_s"], c["cache_hits"], c["total"])
+    return rep

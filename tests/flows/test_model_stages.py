@@ -15,7 +15,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from flows.model_stages import passrate
+from flows.model_stages import chains, passrate
 from flows.prepare import prepare
 from tests.conftest import DEMO_SAMPLES
 
@@ -157,3 +157,41 @@ def test_passrate_arguments_refused_before_prefect(tmp_path):
     r = subprocess.run([sys.executable, "-m", "flows.cli", "passrate", "--out-dir", str(tmp_path), "--policy-url",
                         "http://127.0.0.1:9/v1", "--policy-model", "m"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "run `medprep prepare` first" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "flows.cli", "chains", "--out-dir", str(tmp_path), "--chain-url",
+                        "http://127.0.0.1:9/v1"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "--chain-model" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_chains_flow_on_a_prepared_sample(policy, tmp_path, capfd):
+    from tasks.model.chain import chain_request
+    from tasks.model.client import Cache, Sampling
+
+    raw = tiny_raw(tmp_path)
+    out = tmp_path / "out"
+    prepare(sources=SOURCES, download=False, raw_dir=str(raw), out_dir=str(out))
+    rows = processed(out)
+    todo = [r for r in rows if not r["meta"]["has_reasoning"]]
+    assert len(todo) >= 2
+    # one record's chain is put in the client's cache (as a resumed run would find it): the tiny model
+    # never writes a usable chain, so this is how the accepted path runs through the real flow
+    good = todo[0]
+    sampling = Sampling(temperature=0.7, max_tokens=8, seed=0)
+    req = chain_request(good["input"], good["meta"]["reference_answer"] or good["output"], good["meta"]["language"], sampling)
+    Cache(out / ".work" / "model-cache").put(req.key(policy["policy_model"]),
+                                             {"text": "Key findings point one way.\nFinal answer: as known", "finish_reason": "stop"})
+    kw = dict(out_dir=str(out), chain_url=policy["policy_url"], chain_model=policy["policy_model"], chain_max_tokens=8)
+    rep = chains(**kw)
+    assert rep["without_reasoning"] == len(todo) and rep["accepted"] >= 1
+    assert rep["client"]["cache_hits"] >= 1 and rep["client"]["total"] == len(todo)
+    after = {r["meta"]["id"]: r for r in processed(out)}
+    assert len(after) == len(rows)  # no record lost, rejected or not
+    mine = after[good["meta"]["id"]]
+    assert mine["output"] == f"<think>\nKey findings point one way.\nFinal answer: as known\n</think>\n\n{good['output']}"
+    assert mine["meta"]["has_reasoning"] and mine["meta"]["model"]["chain_model"] == policy["policy_model"]
+    rejected = quarantined(out, "chain_rejected:")
+    assert len(rejected) == rep["rejected"] == len(todo) - rep["accepted"]
+    card = (out / "DATA_CARD.md").read_text(encoding="utf-8")
+    assert card.count("## Reasoning chains written by a model (chain, run on the prepared sample)") == 1
+    again = chains(**kw)  # rerun: nothing left to ask but the rejected ones, all from the cache
+    assert again["client"]["requests"] == 0 and again["client"]["cache_hits"] == again["client"]["total"]
+    no_key(out, capfd)
