@@ -20,6 +20,10 @@ VERIFY_CHUNK = 200_000
 DIGEST_CHUNK = 50_000
 _RANK = "__dedup_rank"
 _POS = "__dedup_pos"
+# the columns ranking and matching read, and those a quarantine row keeps
+_RANK_INPUTS = (schema.ID, schema.QUESTION, schema.ANSWER, schema.REASONING, schema.QUALITY_SCORE, schema.SOURCE,
+                schema.SOURCE_FILE, schema.SOURCE_ROW)
+_QUARANTINE_INPUTS = (schema.SOURCE, schema.SOURCE_FILE, schema.SOURCE_ROW, schema.ID, schema.QUESTION, schema.ANSWER)
 
 
 def lsh_params(threshold: float, num_perm: int, min_recall: float = 0.995) -> tuple[int, int]:
@@ -235,17 +239,21 @@ def dedup(
         if c not in df.columns:
             raise ValueError(f"dedup needs column {c!r}")
     t0 = time.perf_counter()
-    ranked = _ranked(df)
+    # Rank and compare on the key columns only: the other columns (reasoning, the largest) are
+    # gathered once at the end, so no full copy of the pool is sorted or filtered on the way.
+    narrow = [c for c in _RANK_INPUTS if c in df.columns]
+    ranked = _ranked(df.select(narrow))
     # Unit separator between the parts: it cannot come out of normalise's whitespace collapse.
     key = pl.concat_str([normalise(pl.col(schema.QUESTION)), normalise(pl.col(schema.ANSWER))], separator="\x1f")
     ranked = ranked.with_columns(
         key.is_first_distinct().alias("__first"),
         pl.col(schema.ID).first().over(key).alias("__exact_of"),
     )
-    exact_dropped = ranked.filter(~pl.col("__first")).with_columns(
-        pl.format("exact_duplicate_of:{}", pl.col("__exact_of")).alias(schema.REASON)
+    exact_dropped = ranked.filter(~pl.col("__first")).select(
+        _POS, pl.format("exact_duplicate_of:{}", pl.col("__exact_of")).alias(schema.REASON)
     )
-    survivors = ranked.filter(pl.col("__first"))  # still in rank order
+    survivors = ranked.filter(pl.col("__first")).select(_POS, schema.ID, schema.QUESTION)  # still in rank order
+    del ranked
     t1 = time.perf_counter()
 
     dup_idx, info = _near_duplicates(
@@ -254,19 +262,22 @@ def dedup(
     ids = survivors[schema.ID]
     near_mask = pl.Series(dup_idx >= 0)
     near_of = pl.Series(np.where(dup_idx >= 0, dup_idx, 0)).cast(pl.UInt32)
-    survivors = survivors.with_columns(
-        pl.when(near_mask).then(pl.format("near_duplicate_of:{}", ids.gather(near_of))).alias(schema.REASON)
+    survivors = survivors.select(
+        _POS, pl.when(near_mask).then(pl.format("near_duplicate_of:{}", ids.gather(near_of))).alias(schema.REASON)
     )
     near_dropped = survivors.filter(pl.col(schema.REASON).is_not_null())
-    kept = survivors.filter(pl.col(schema.REASON).is_null())
+    kept_pos = survivors.filter(pl.col(schema.REASON).is_null())[_POS].sort()
     t2 = time.perf_counter()
 
-    dropped = pl.concat([exact_dropped, near_dropped], how="diagonal_relaxed").sort(_POS)
-    kept = kept.sort(_POS).select(df.columns)
+    reasons = pl.concat([exact_dropped, near_dropped]).sort(_POS)
+    dropped = (df.select([c for c in _QUARANTINE_INPUTS if c in df.columns]).gather(reasons[_POS])
+               .with_columns(reasons[schema.REASON]))
+    kept = df.gather(kept_pos)
+    exact_n, near_n = exact_dropped.height, near_dropped.height
     stats = {
         "input": df.height,
-        "exact_dropped": exact_dropped.height,
-        "near_dropped": near_dropped.height,
+        "exact_dropped": exact_n,
+        "near_dropped": near_n,
         "kept": kept.height,
         "near_threshold": near_threshold,
         "num_perm": num_perm,
