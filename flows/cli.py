@@ -206,6 +206,13 @@ def check_args(args: argparse.Namespace) -> None:
         train = Path(args.out_dir) / "processed" / "train.jsonl"
         if not train.is_file():
             raise ConfigError(f"{train} not found: run `medprep prepare` first, or pass --out-dir of the folder it wrote")
+    if args.command == "verify":
+        if not args.judge_url:
+            raise ConfigError("verify needs --judge-url and --judge-model (the judge, served OpenAI-compatible)")
+        _check_judge(args)
+        train = Path(args.out_dir) / "processed" / "train.jsonl"
+        if not train.is_file():
+            raise ConfigError(f"{train} not found: run `medprep prepare` first, or pass --out-dir of the folder it wrote")
     if args.command == "prepare-rl":
         train = Path(args.out_dir) / "processed" / "train.jsonl"
         if not train.is_file():
@@ -282,6 +289,17 @@ def build_parser(prog: str = "medprep") -> argparse.ArgumentParser:
     cg.add_argument("--judge-url", default=None, metavar="URL", help="keep only chains whose final answer this judge accepts")
     cg.add_argument("--judge-model", default=None, metavar="NAME", help="model name the judge endpoint serves")
     ch.add_argument("--no-rl", action="store_true", help="do not rewrite rl/")
+
+    vf = sub.add_parser("verify", help="judge an already prepared sample's own reference answers (verify-references)",
+                        parents=[verbose])
+    vf.add_argument("--out-dir", default="data", help="the prepare run's output folder (default: %(default)s)")
+    vg = vf.add_argument_group("judge (an OpenAI-compatible server, key in $MEDPREP_API_KEY)")
+    vg.add_argument("--judge-url", default=None, metavar="URL", help="judge endpoint, e.g. http://gpu-host:8000/v1")
+    vg.add_argument("--judge-model", default=None, metavar="NAME", help="model name the judge endpoint serves")
+    vg.add_argument("--judge-votes", type=int, default=1, help="judge calls per record (default: %(default)s)")
+    vg.add_argument("--verify-threshold", type=float, default=None, metavar="F",
+                    help="quarantine records whose own response the judge scores below F (0-1; default: keep all)")
+    vf.add_argument("--no-rl", action="store_true", help="do not rewrite rl/")
 
     demo = sub.add_parser("demo", help="the whole pipeline on the shipped sample files, offline", parents=[verbose])
     demo.add_argument("--out-dir", default="data/demo", help="where to write (default: %(default)s)")
@@ -498,6 +516,15 @@ def main(argv: list[str] | None = None, prog: str = "medprep") -> int:
                   f"a chain, {rep['rejected']:,} generations quarantined {rep['rejected_by_reason']}; "
                   f"{c['requests']:,} requests, {c['cache_hits']:,} of {c['total']:,} from the cache. "
                   f"See {args.out_dir}/DATA_CARD.md")
+        elif args.command == "verify":
+            from flows.model_stages import verify
+
+            rep = verify(out_dir=args.out_dir, judge_url=args.judge_url, judge_model=args.judge_model,
+                         judge_votes=args.judge_votes, verify_threshold=args.verify_threshold, export_rl=not args.no_rl)
+            c = rep["client"]
+            print(f"medprep: verify-references: {rep['judged']:,} of {rep['with_reference']:,} judged, agreement "
+                  f"{rep['agreement']}, {rep.get('quarantined', 0):,} quarantined; {c['requests']:,} requests, "
+                  f"{c['cache_hits']:,} of {c['total']:,} from the cache. See {args.out_dir}/DATA_CARD.md")
         elif args.command == "prepare-rl":
             from flows.prepare_rl import prepare_rl
 

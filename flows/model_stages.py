@@ -7,6 +7,10 @@ content cache sits in ``<out_dir>/.work/model-cache``, so a rerun asks the serve
 
 ``chains``: the chain stage (tasks/model/chain_outputs.py) on the same folder: reasoning written by a
 model for the records without one, kept under the same checks as inside ``prepare``.
+
+``verify``: verify-references (tasks/model/verify_outputs.py) on the same folder: the judge scores
+each record's own answer against its short reference answer; ``verify_threshold`` quarantines those
+below it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 from prefect import flow
 
 from tasks.core.locking import output_lock
-from tasks.model.stage import chain_outputs_task, judge_endpoint, passrate_outputs, policy_endpoint
+from tasks.model.stage import chain_outputs_task, judge_endpoint, passrate_outputs, policy_endpoint, verify_outputs_task
 
 
 @flow(name="passrate", log_prints=True)
@@ -74,3 +78,26 @@ def chains(
     with output_lock(out_dir):
         return chain_outputs_task(out_dir, writer, judge=judge_endpoint(judge_url, judge_model),
                                   temperature=chain_temperature, max_tokens=chain_max_tokens, export_rl=export_rl)
+
+
+@flow(name="verify", log_prints=True)
+def verify(
+    out_dir: str = "data",
+    judge_url: str | None = None,
+    judge_model: str | None = None,
+    judge_votes: int = 1,
+    verify_threshold: float | None = None,
+    export_rl: bool = True,
+) -> dict:
+    """Judge a prepared sample's own reference answers (key from ``MEDPREP_API_KEY``, never a parameter)."""
+    from tasks.core.errors import ConfigError
+
+    judge = judge_endpoint(judge_url, judge_model)
+    if judge is None:
+        raise ConfigError("verify needs judge_url and judge_model (an OpenAI-compatible endpoint)")
+    if judge_votes < 1:
+        raise ConfigError(f"judge_votes must be at least 1, got {judge_votes}")
+    if verify_threshold is not None and not 0 <= verify_threshold <= 1:
+        raise ConfigError(f"verify_threshold must lie in 0-1, got {verify_threshold}")
+    with output_lock(out_dir):
+        return verify_outputs_task(out_dir, judge, votes=judge_votes, threshold=verify_threshold, export_rl=export_rl)

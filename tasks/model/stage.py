@@ -171,3 +171,18 @@ def chain_outputs_task(out_dir: str, writer: dict, judge: dict | None = None, te
                "(%s req/s), %d of %d answered from the cache", out_dir, rep["without_reasoning"], rep["accepted"],
                rep["rejected"], rep["rejected_by_reason"], c["requests"], c["req_per_s"], c["cache_hits"], c["total"])
     return rep
+
+
+@task(name="verify-outputs")
+def verify_outputs_task(out_dir: str, judge: dict, votes: int = 1, threshold: float | None = None,
+                        export_rl: bool = True) -> dict:
+    """verify-references on a prepared folder's processed sample (tasks/model/verify_outputs.py); no
+    result cache, the client's content cache makes a rerun cost no request."""
+    from tasks.model.verify_outputs import verify_outputs
+
+    rep = verify_outputs(out_dir, Endpoint(**judge), votes=votes, threshold=threshold, export_rl=export_rl)
+    c = rep["client"]
+    log().info("verify-references on %s: %d of %d judged, agreement %s, %d quarantined; %d requests (%s req/s), "
+               "%d of %d answered from the cache", out_dir, rep["judged"], rep["with_reference"], rep["agreement"],
+               rep.get("quarantined", 0), c["requests"], c["req_per_s"], c["cache_hits"], c["total"])
+    return rep

@@ -15,7 +15,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from flows.model_stages import chains, passrate
+from flows.model_stages import chains, passrate, verify
 from flows.prepare import prepare
 from tests.conftest import DEMO_SAMPLES
 
@@ -160,6 +160,10 @@ def test_passrate_arguments_refused_before_prefect(tmp_path):
     r = subprocess.run([sys.executable, "-m", "flows.cli", "chains", "--out-dir", str(tmp_path), "--chain-url",
                         "http://127.0.0.1:9/v1"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "--chain-model" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "flows.cli", "verify", "--out-dir", str(tmp_path), "--judge-url",
+                        "http://127.0.0.1:9/v1", "--judge-model", "m", "--verify-threshold", "2"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "--verify-threshold must lie in 0-1" in r.stderr
 
 
 def test_chains_flow_on_a_prepared_sample(policy, tmp_path, capfd):
@@ -194,4 +198,16 @@ def test_chains_flow_on_a_prepared_sample(policy, tmp_path, capfd):
     assert card.count("## Reasoning chains written by a model (chain, run on the prepared sample)") == 1
     again = chains(**kw)  # rerun: nothing left to ask but the rejected ones, all from the cache
     assert again["client"]["requests"] == 0 and again["client"]["cache_hits"] == again["client"]["total"]
+    assert len(quarantined(out, "chain_rejected:")) == len(rejected)  # the same rejection is not added twice
+
+    # verify-references on its own, on the same folder (the tiny judge's verdicts are gibberish)
+    n = len(processed(out))
+    vkw = dict(out_dir=str(out), judge_url=policy["policy_url"], judge_model=policy["policy_model"], verify_threshold=0.5)
+    ver = verify(**vkw)
+    assert ver["with_reference"] > 0 and ver["judged"] + ver["unjudged"] == ver["with_reference"]
+    dropped = quarantined(out, "verifier_rejected_reference:")
+    assert len(dropped) == ver.get("quarantined", 0) and len(processed(out)) == n - len(dropped)
+    assert "## Model verifier (verify-references, run on the prepared sample)" in (out / "DATA_CARD.md").read_text(encoding="utf-8")
+    ver2 = verify(**vkw)
+    assert ver2["client"]["requests"] == 0 and ver2["client"]["cache_hits"] == ver2["client"]["total"]
     no_key(out, capfd)
