@@ -177,7 +177,7 @@ EN_OPENERS = ["Alright, let's think this through.", "Okay, so let's start with w
 EN_GENERAL = [  # (question, response, short answer that answers the question)
     ("Who discovered penicillin, and in what year?", "Alexander Fleming noticed in 1928 that a Penicillium mould killed staphylococci; Florey and Chain later turned it into a usable drug.", "Alexander Fleming, 1928"),
     ("Who first showed that inoculation with cowpox protects against smallpox?", "Edward Jenner showed it in 1796, the basis of vaccination and, eventually, of smallpox eradication.", "Edward Jenner"),
-    ("How many minutes of moderate physical activity a week are recommended for adults?", "At least 150 minutes of moderate activity (or 75 minutes of vigorous activity) a week, plus muscle strengthening twice a week.", "150 minutes"),
+    ("How many minutes of moderate physical activity a week are recommended for adults?", "At least 150 minutes of moderate activity a week, spread over most days; vigorous activity counts double, and muscle strengthening twice a week is advised as well.", "150 minutes"),
     ("Which physician mapped cholera deaths around the Broad Street pump in 1854?", "John Snow mapped the cases around the London pump and showed that cholera spreads through water.", "John Snow"),
     ("How many hours of sleep do most adults need each night?", "Most adults need seven to nine hours; regular sleep supports memory, mood and metabolic health.", "Seven to nine hours"),
     ("Who invented the stethoscope?", "René Laennec invented it in 1816, making auscultation of the heart and lungs practical.", "René Laennec"),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 import polars_hash  # noqa: F401  (registers the .chash namespace)
 
+from expectations.thresholds import LENGTH_BOUNDS
 from tasks.core import schema as S
 from tasks.core.text import CJK_PATTERN
 
@@ -183,6 +184,11 @@ QUARANTINE_RULES: list[tuple[str, pl.Expr]] = [
     ("text contains NUL or a lone surrogate",
      pl.any_horizontal([pl.col(c).str.contains("\x00", literal=True).fill_null(False)
                         for c in (S.QUESTION, S.ANSWER, S.REASONING)])),
+    # over the gate's length bound (expectations/thresholds.py): one such record is quarantined
+    # here, so it never fails the gate, and with it the whole run
+    *[(f"{name} longer than {hi:,} characters", pl.col(col).str.len_chars().gt(hi).fill_null(False))
+      for col, name in ((S.QUESTION, "question"), (S.ANSWER, "answer"), (S.REASONING, "reasoning"))
+      for _, hi in [LENGTH_BOUNDS[col]]],
 ]
 
 _DEFAULTS: dict[str, pl.Expr] = {

@@ -90,15 +90,19 @@ def test_rule_reject_in_csv_shows_the_row_fields_as_read(tmp_path):
     assert json.loads(bad[S.RAW].item()) == {"department": "内科", "title": "头晕", "ask": "头晕怎么办？", "answer": ""}
 
 
-def test_2mb_record_is_kept_whole_and_a_2mb_bad_record_is_cut_with_a_marker(tmp_path):
-    big = "高血压的处理。" * 300_000  # 2.1M characters
-    ok = json.dumps({"Question": "Q0?", "Response": big}, ensure_ascii=False)
+def test_2mb_records_are_quarantined_with_their_raw_cut_with_a_marker(tmp_path):
+    big = "高血压的处理。" * 300_000  # 2.1M characters: over the gate's 20,000-character answer bound
+    fits = "高血压的处理。" * 2_800  # 19,600 characters: within it
+    long = json.dumps({"Question": "Q0?", "Response": big}, ensure_ascii=False)
     wrong = json.dumps({"Question": "Q1?", "Response": 5, "Complex_CoT": big}, ensure_ascii=False)
-    good, bad = parse(write_records(tmp_path / "medical_o1_sft.json", [ok, wrong]))
-    assert outcome(good, bad) == ([0], [(1, "wrong_type:Response:number")])
-    assert good[S.ANSWER].item() == big
-    raw = bad[S.RAW].item()
-    assert raw == wrong[:RAW_LIMIT] + CUT_MARKER.format(n=len(wrong))
+    ok = json.dumps({"Question": "Q2?", "Response": fits}, ensure_ascii=False)
+    good, bad = parse(write_records(tmp_path / "medical_o1_sft.json", [long, wrong, ok]))
+    assert outcome(good, bad) == ([2], [(0, "answer longer than 20,000 characters"),
+                                        (1, "wrong_type:Response:number")])
+    assert good[S.ANSWER].item() == fits
+    by_row = dict(zip(bad[S.SOURCE_ROW], bad[S.RAW]))
+    assert by_row[0] == long[:RAW_LIMIT] + CUT_MARKER.format(n=len(long))
+    assert by_row[1] == wrong[:RAW_LIMIT] + CUT_MARKER.format(n=len(wrong))
 
 
 def test_think_tag_injection_is_quarantined(tmp_path):
