@@ -5,7 +5,8 @@ The rows are the questions of the labelled dev split (eval/risk/data/dev_*.jsonl
 exam vignettes, flattened dialogues) and tests/data/risk_eval.jsonl, tiled to N rows with a row
 number appended so every string is unique (no OpenCC or regex work is shared between copies).
 --synthetic uses the short synthetic zh/en questions of bench/dedup_bench.py instead.
-Prints seconds and rows/s per step (label_specialty, label_risk, both as the pool runs them).
+Prints seconds and rows/s per step (label_specialty, label_risk and its two parts, both as the pool
+runs them: ``labels.label``, one model hashing pass).
 No assertions; run it on an otherwise idle machine (POLARS_MAX_THREADS sets the cores used).
 """
 
@@ -50,7 +51,7 @@ def main() -> None:
     ap.add_argument("--synthetic", action="store_true")
     args = ap.parse_args()
     from tasks.core import schema
-    from tasks.quality import labels
+    from tasks.quality import labels, risk_model
 
     if args.synthetic:
         from dedup_bench import synthetic_frame
@@ -61,12 +62,14 @@ def main() -> None:
         df = real_frame(args.rows)
     n = df.height
     mean_len = df[schema.QUESTION].str.len_chars().mean()
-    print(f"{n:,} rows, mean question length {mean_len:.0f} chars; labeller {labels.RISK_LEXICON_VERSION} / "
-          f"{labels.SPECIALTY_LEXICON_VERSION}; {pl.thread_pool_size()} Polars threads")
+    print(f"{n:,} rows, mean question length {mean_len:.0f} chars; labeller {labels.RISK_VERSION} / "
+          f"{labels.SPECIALTY_VERSION}; {pl.thread_pool_size()} Polars threads")
     _timed("label_specialty", n, lambda: labels.label_specialty(df.lazy()).collect())
     _timed("label_risk", n, lambda: labels.label_risk(df.lazy()).collect())
+    _timed("  part: rules (label_risk_rules)", n, lambda: labels.label_risk_rules(df.lazy()).collect())
+    _timed("  part: model n-gram scores, both heads", n, lambda: risk_model.scores(df[schema.QUESTION]))
     out = _timed("both (as tasks.quality.pool.label)", n,
-                 lambda: labels.label_risk(labels.label_specialty(df.lazy())).collect())
+                 lambda: labels.label(df.lazy()).collect())
     print(out[schema.RISK_LEVEL].value_counts().sort(schema.RISK_LEVEL).rows())
 
 

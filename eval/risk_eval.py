@@ -39,6 +39,7 @@ from tasks.quality import labels  # noqa: E402
 DATA_DIR = REPO / "eval" / "risk" / "data"
 SHA256SUMS = DATA_DIR / "SHA256SUMS"
 RESULTS_FILE = labels.EVAL_RESULTS_FILE
+CV_PREDICTIONS = REPO / "eval" / "risk" / "dev_cv_predictions.jsonl"
 LANGS = ("zh", "en")
 SPLITS = ("dev", "test")
 LEVELS = ("high", "medium", "low")
@@ -116,6 +117,20 @@ def predict(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def cross_validated(scored: pl.DataFrame, path: Path = CV_PREDICTIONS) -> pl.DataFrame | None:
+    """Dev rows with the training script's out-of-fold predictions instead of the shipped model's
+    (which was fitted on dev), or None when that file is absent, stale or does not cover dev."""
+    if not path.is_file():
+        return None
+    oof = pl.read_ndjson(path, infer_schema_length=None)
+    model = (labels.risk_model_mod.model_header() or {}).get("version")
+    if oof.is_empty() or oof["model"].unique().to_list() != [model]:
+        return None
+    out = scored.drop("pred_risk", "pred_specialty").join(oof.select("id", "pred_risk", "pred_specialty"), on="id",
+                                                          how="left", maintain_order="left")
+    return out if out["pred_risk"].null_count() == 0 else None
+
+
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
@@ -182,6 +197,12 @@ def _fmt(m: dict | None, key: str) -> str:
     return f"{v['value']:.3f} [{v['ci95'][0]:.2f},{v['ci95'][1]:.2f}]"
 
 
+def _split_name(results: dict, split: str) -> str:
+    """'dev (CV)' when the dev figures are out-of-fold predictions, else the split name."""
+    method = results["splits"][split].get("predictions", "")
+    return f"{split} (CV)" if method.startswith("out-of-fold") else split
+
+
 def report(results: dict) -> str:
     """Side-by-side text table: dev, test and the drop (dev − test) per group and metric."""
     splits = [s for s in SPLITS if s in results["splits"]]
@@ -190,7 +211,7 @@ def report(results: dict) -> str:
     groups = sorted({g for s in splits for g in results["splits"][s]["groups"]}, key=lambda g: (g != "all", g))
     for metric in METRICS:
         lines += ["", f"{metric} (target ≥ {TARGETS[metric]})",
-                  f"{'group':<26}" + "".join(f"{s + ' (n)':>28}" for s in splits) + ("    drop" if len(splits) == 2 else "")]
+                  f"{'group':<26}" + "".join(f"{_split_name(results, s) + ' (n)':>28}" for s in splits) + ("    drop" if len(splits) == 2 else "")]
         for g in groups:
             cells, vals = [], []
             for s in splits:
@@ -213,8 +234,9 @@ def evaluate_splits(splits: list[str], data_dir: Path = DATA_DIR, extra: list[Pa
 
     ``risk_model``: ``(scored frame) -> (frame with model pred_risk / pred_reasons, run report)``
     (``tasks.model.risk_labeller.predict_eval`` bound to an endpoint) to measure a model labeller
-    instead of the rules; the metric code is the same."""
-    results = {"risk_version": labels.RISK_LEXICON_VERSION, "specialty_version": labels.SPECIALTY_LEXICON_VERSION,
+    instead of the shipped one; the metric code is the same. Without it, dev is scored from the
+    training script's out-of-fold predictions when they match the shipped model ("dev (CV)")."""
+    results = {"risk_version": labels.RISK_VERSION, "specialty_version": labels.SPECIALTY_VERSION,
                "bootstrap": BOOTSTRAP, "seed": SEED, "targets": TARGETS, "splits": {}}
     frames = {}
     for split in splits:
@@ -228,11 +250,16 @@ def evaluate_splits(splits: list[str], data_dir: Path = DATA_DIR, extra: list[Pa
             continue
         scored = predict(df)
         model_run = None
+        method = "shipped labeller"
         if risk_model is not None:
             scored, model_run = risk_model(scored)
+            method = "model labeller"
             results["risk_version"] = f"model {model_run['endpoint']['model']} ({model_run['prompt_version']}, rules fallback)"
+        elif split == "dev" and not extra and data_dir == DATA_DIR and (cv := cross_validated(scored)) is not None:
+            scored, method = cv, "out-of-fold (5-fold CV on dev; eval/train_risk.py)"
         frames[split] = scored
         results["splits"][split] = {
+            "predictions": method,
             "files": {f.name: sha256_file(f) for f in files},
             "groups": group_metrics(scored),
             "confusion": confusion(scored),

@@ -25,7 +25,7 @@ from tasks.core.storage import sha256_file
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_PACKAGES = ("tasks", "expectations")
-DATA_SUFFIXES = {".json", ".txt", ".yaml", ".yml", ".toml", ".j2"}
+DATA_SUFFIXES = {".json", ".txt", ".yaml", ".yml", ".toml", ".j2", ".npz"}
 LIBRARIES = ("polars", "polars-hash", "pyarrow", "great-expectations", "opencc", "rensa", "pandas")
 MAX_GENERATIONS = 64
 

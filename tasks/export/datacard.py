@@ -450,10 +450,10 @@ def render_card(ctx: dict) -> str:
 def _labeller_figures() -> dict | None:
     """The committed dev/test figures of the labellers (written by eval/risk_eval.py), with the
     running labeller's versions; the card never reads or scores the test set itself."""
-    from tasks.quality.labels import RISK_LEXICON_VERSION, SPECIALTY_LEXICON_VERSION, evaluation_results
+    from tasks.quality.labels import RISK_VERSION, SPECIALTY_VERSION, evaluation_results
 
     res = evaluation_results()
-    return {"results": res, "risk_version": RISK_LEXICON_VERSION, "specialty_version": SPECIALTY_LEXICON_VERSION}
+    return {"results": res, "risk_version": RISK_VERSION, "specialty_version": SPECIALTY_VERSION}
 
 
 _LAB_METRICS = (("recall_high", "recall (high)"), ("precision_high", "precision (high)"),
@@ -476,7 +476,8 @@ def labeller_section(lab: dict | None) -> list[str]:
         version = (lab or {}).get("risk_version", "?")
         return lines + [f"- labeller `{version}`: no frozen-test figures recorded in this installation", ""]
     lines += [
-        f"Labeller `{lab['risk_version']}` (rules: `tasks/quality/lexicons/`, guideline: `docs/risk-guideline.md`), "
+        f"Labeller `{lab['risk_version']}` (rules: `tasks/quality/lexicons/`, model: `tasks/quality/models/`, "
+        f"guideline: `docs/risk-guideline.md`), "
         f"specialty `{lab['specialty_version']}`. Figures on the **frozen test split** of the labelled "
         f"evaluation set (never read while tuning), bootstrap 95 % intervals in brackets "
         f"({res['bootstrap']} resamples, seed {res['seed']}); reproduce with `python eval/risk_eval.py`.",

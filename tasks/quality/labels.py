@@ -17,6 +17,7 @@ import polars as pl
 
 from tasks.core import schema
 from tasks.core.text import CJK_IDEOGRAPHS, normalise
+from tasks.quality import risk_model as risk_model_mod
 
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 RISK_LEXICON_FILE = "risk.v2.json"
@@ -131,6 +132,11 @@ def _count_regex(spec: dict) -> str:
 
 RISK_LEXICON_VERSION: str = load_lexicon(RISK_LEXICON_FILE)["version"]
 SPECIALTY_LEXICON_VERSION: str = load_lexicon(SPECIALTY_LEXICON_FILE)["version"]
+_HEADER = risk_model_mod.model_header() or {}
+# Labeller versions (data card, eval results): the model's, which records the lexicons it was
+# trained with (``risk_model()`` refuses a model whose lexicon version differs from the shipped one).
+RISK_VERSION: str = _HEADER.get("version", "untrained") + f"+{RISK_LEXICON_VERSION}"
+SPECIALTY_VERSION: str = _HEADER.get("meta", {}).get("specialty_version", "untrained") + f"+{SPECIALTY_LEXICON_VERSION}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -290,8 +296,123 @@ def risk_rule_exprs(lexicon: dict | None = None) -> dict[str, pl.Expr]:
     return {rule["id"]: _conditioned(rule, ctx) for rule in lexicon["rules"]}
 
 
+# Rules that name a contract criterion outright (DESIGN.md "Risk levels": self-harm, poisoning, a
+# pregnant or breastfeeding patient, a dose question, a minor or infant as the patient): when one
+# fires the level is high whatever the model says. On dev (CV) this changed nothing measurable
+# (recall 0.762 -> 0.783, precision 0.735 -> 0.737, accuracy 0.788 -> 0.792) and it keeps short
+# guideline questions ("Can I breastfeed while on codeine?") from being talked down by n-grams.
+FORCED_HIGH_RULES = frozenset({"high.self_harm", "high.poisoning", "high.pregnancy_lactation", "high.dosing",
+                               "high.pediatric"})
+
+
+def rule_feature_names(lexicon: dict | None = None) -> list[str]:
+    """The rule features the risk model weighs: every rule id, then ``level.<level>`` of the rules."""
+    lexicon = lexicon or load_lexicon(RISK_LEXICON_FILE)
+    return [*sorted(r["id"] for r in lexicon["rules"]), *(f"level.{lv}" for lv in schema.RISK_LEVELS)]
+
+
+@functools.cache
+def risk_model() -> risk_model_mod.LinearModel:
+    """The shipped model; refuses a model trained on other rules than the shipped lexicon's."""
+    model = risk_model_mod.load_model()
+    trained = model.meta.get("lexicon_version")
+    spec = model.meta.get("specialty_features")
+    if (trained != RISK_LEXICON_VERSION or model.meta.get("rule_features") != rule_feature_names()
+            or sorted(model.meta.get("forced_high", [])) != sorted(FORCED_HIGH_RULES)
+            or (spec and spec != specialty_feature_names())):
+        raise ValueError(f"risk model {model.version} was trained with lexicon {trained!r}, the shipped lexicon is "
+                         f"{RISK_LEXICON_VERSION!r}: retrain it (python eval/train_risk.py)")
+    return model
+
+
+def _scores_exprs(names: list[str], heads: list[str]) -> list[pl.Expr]:
+    """The model heads' n-gram scores of the raw matched text, one Array column per head
+    (``__model_z_<head>``), from ONE numpy hashing pass (a struct unpacked into its fields)."""
+    model = risk_model()
+    sizes = {h: len(model.heads[h][0]) for h in heads}
+    dtype = pl.Struct({_zcol(h): pl.Array(pl.Float64, n) for h, n in sizes.items()})
+
+    def run(s: pl.Series) -> pl.Series:
+        z = risk_model_mod.scores(s, model, heads=heads)
+        return pl.DataFrame([pl.Series(_zcol(h), z[h], dtype=pl.Array(pl.Float64, sizes[h])) for h in heads],
+                            height=s.len()).to_struct(s.name)
+
+    packed = _matched_text(names).map_batches(run, return_dtype=dtype)
+    return [packed.struct.field(_zcol(h)) for h in heads]
+
+
+def _zcol(head: str) -> str:
+    return f"__model_z_{head}"
+
+
+def label(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Specialty then risk labels (as ``label_risk(label_specialty(lf))``) with one hashing pass."""
+    names = lf.collect_schema().names()
+    heads = ["specialty", "risk"]
+    with_z = lf.with_columns(_scores_exprs(names, heads))
+    return label_risk(label_specialty(with_z)).drop([_zcol(h) for h in heads], strict=False)
+
+
 def label_risk(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """Add/overwrite risk_level (high/medium/low) and risk_reasons (sorted fired rule ids).
+    """Add/overwrite risk_level and risk_reasons: the rules (``label_risk_rules``) and the shipped
+    linear model combined.
+
+    The model's logit for each level is the bias + the weights of the hashed n-grams of the
+    question and user turns + the weights of the rules that fired and of the rules' level. The
+    level is ``high`` when P(high) reaches the threshold chosen by cross-validation on dev, else
+    the likelier of medium / low. ``risk_reasons`` = the fired rule ids, plus ``model.<level>``
+    when the model's level differs from the rules' (so a reader sees both)."""
+    names = lf.collect_schema().names()
+    model = risk_model()
+    classes = model.heads["risk"][0]
+    feats = model.meta["rule_features"]
+    wr = model.meta["rule_weights"]
+    t_high = float(model.meta["t_high"])
+    z_ready = _zcol("risk") in names
+    rules = label_risk_rules(lf)
+    if not z_ready:
+        rules = rules.with_columns(_scores_exprs(names, ["risk"]))
+    rule_ids = [f for f in feats if not f.startswith("level.")]
+    logits = []
+    for c, _ in enumerate(classes):
+        by_rule = {f: wr[i][c] for i, f in enumerate(feats) if f in rule_ids}
+        by_level = {f.removeprefix("level."): wr[i][c] for i, f in enumerate(feats) if f.startswith("level.")}
+        logits.append(
+            pl.col(_zcol("risk")).arr.get(c)
+            + pl.col(schema.RISK_REASONS).list.eval(pl.element().replace_strict(by_rule, default=0.0,
+                                                                               return_dtype=pl.Float64)).list.sum()
+            + pl.col(schema.RISK_LEVEL).replace_strict(by_level, default=0.0, return_dtype=pl.Float64)
+        )
+    top = pl.max_horizontal(logits)
+    exp = [(z - top).exp() for z in logits]
+    total = pl.sum_horizontal(exp)
+    p = {cls: e / total for cls, e in zip(classes, exp, strict=True)}
+    forced = sorted(model.meta.get("forced_high", []))
+    definitional = pl.col(schema.RISK_REASONS).list.set_intersection(pl.lit(forced, dtype=pl.List(pl.String))).list.len() > 0
+    level = (
+        pl.when(definitional | (p["high"] >= t_high)).then(pl.lit("high"))
+        .when(p["medium"] >= p["low"]).then(pl.lit("medium"))
+        .otherwise(pl.lit("low"))
+    )
+    reasons = (
+        pl.when(pl.col(_LEVEL) != pl.col(schema.RISK_LEVEL))
+        .then(pl.concat_list([pl.col(schema.RISK_REASONS), pl.concat_str([pl.lit("model."), pl.col(_LEVEL)])]))
+        .otherwise(pl.col(schema.RISK_REASONS))
+        .list.sort()
+    )
+    return (
+        rules.with_columns(level.alias(_LEVEL))
+        .with_columns(reasons.cast(pl.List(pl.String)).alias(schema.RISK_REASONS))
+        .with_columns(pl.col(_LEVEL).cast(pl.String).alias(schema.RISK_LEVEL))
+        .drop([_LEVEL] if z_ready else [_zcol("risk"), _LEVEL])
+    )
+
+
+_LEVEL = "__risk_model_level"
+
+
+def label_risk_rules(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Rules only: add/overwrite risk_level (high/medium/low) and risk_reasons (sorted fired rule ids).
 
     Passes over the text: normalise, blank the masks (one regex), pad and find every literal of
     every term set (one Aho-Corasick pass), then the remaining regexes one per term set; contexts
@@ -340,7 +461,64 @@ def label_risk(lf: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def label_specialty(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """Map a source specialty into the fixed set, else classify the question (lexicon-driven)."""
+    """Map a source specialty into the fixed set (the lexicon's department table), else classify
+    the question with the shipped model's specialty head (argmax of its hashed n-gram scores)."""
+    lex = load_lexicon(SPECIALTY_LEXICON_FILE)
+    fixed = lex["specialties"]
+    names = lf.collect_schema().names()
+    src = pl.col(schema.SPECIALTY).cast(pl.String).str.strip_chars().str.normalize("NFKC").str.to_lowercase()
+
+    mapped = pl.when(src.is_in(fixed)).then(src)
+    for dept in lex["departments"]:
+        mapped = mapped.when(_matches(src, dept)).then(pl.lit(dept["specialty"]))
+    mapped = mapped.otherwise(pl.lit(None, dtype=pl.String))
+
+    classes = risk_model().heads["specialty"][0]
+    z = _zcol("specialty")
+    model = risk_model()
+    feats = model.meta.get("specialty_features") or []
+    if feats:  # the lexicon's keyword class is a feature of the specialty head
+        wl = model.meta["specialty_weights"]
+        # the keyword class of the text alone (source value hidden), kept in a temp column
+        lf = label_specialty_lexicon(
+            lf.with_columns(pl.col(schema.SPECIALTY).alias(_SPEC_SRC), pl.lit(None, dtype=pl.String).alias(schema.SPECIALTY))
+        ).with_columns(pl.col(schema.SPECIALTY).alias(_SPEC_LEX), pl.col(_SPEC_SRC).alias(schema.SPECIALTY)).drop(_SPEC_SRC)
+        logits = [pl.col(z).arr.get(c) + pl.col(_SPEC_LEX).replace_strict(
+            {f.removeprefix("lexicon."): wl[i][c] for i, f in enumerate(feats)}, default=0.0, return_dtype=pl.Float64)
+            for c in range(len(classes))]
+        best = pl.concat_list(logits).list.arg_max()
+    else:
+        best = pl.col(z).arr.arg_max()
+    classified = best.replace_strict(dict(enumerate(classes)), return_dtype=pl.String)
+    if feats:  # a specific keyword class beats a generic model answer (rare classes: few dev examples)
+        classified = (pl.when(pl.col(_SPEC_LEX).is_in(sorted(SPECIFIC_SPECIALTIES))
+                              & classified.is_in(["internal_medicine", "other"]))
+                      .then(pl.col(_SPEC_LEX)).otherwise(classified))
+    drop = [_SPEC_LEX] if feats else []
+    if z not in names:
+        lf = lf.with_columns(_scores_exprs(names, ["specialty"]))
+        drop.append(z)
+    return lf.with_columns(pl.coalesce(mapped, classified).cast(pl.String).alias(schema.SPECIALTY)).drop(drop)
+
+
+_SPEC_LEX = "__specialty_lexicon"
+# Specialties the dev split has few examples of (4-60) but the keyword lexicon names precisely:
+# when the lexicon says one of them and the model says internal_medicine / other, the lexicon wins
+# (dev (CV) 0.646 -> 0.649; "I have eczema" stays dermatology).
+SPECIFIC_SPECIALTIES = frozenset({"andrology", "dermatology", "psychiatry", "oncology", "obstetrics_gynecology"})
+_SPEC_SRC = "__specialty_source"
+
+
+def specialty_feature_names() -> list[str]:
+    """The specialty head's extra features: ``lexicon.<specialty>`` (the v2 keyword class)."""
+    return [f"lexicon.{sp}" for sp in load_lexicon(SPECIALTY_LEXICON_FILE)["specialties"]]
+
+
+
+
+def label_specialty_lexicon(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """The v2 specialty labeller: map a source specialty into the fixed set, else classify the
+    question with the lexicon's weighted keyword counts. v3 feeds its class to the model."""
     lex = load_lexicon(SPECIALTY_LEXICON_FILE)
     fixed = lex["specialties"]
     names = lf.collect_schema().names()

@@ -17,10 +17,10 @@ from tasks.core.storage import write_parquet
 
 
 def label(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Specialty where the source has none, then risk level and reasons."""
-    from tasks.quality.labels import label_risk, label_specialty
+    """Specialty where the source has none, then risk level and reasons (one model hashing pass)."""
+    from tasks.quality.labels import label as label_both
 
-    return label_risk(label_specialty(frame))
+    return label_both(frame)
 
 
 def empty_pool_message(parsed: list[ParsedFile]) -> str:
