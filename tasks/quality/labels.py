@@ -383,14 +383,16 @@ def label_risk(lf: pl.LazyFrame) -> pl.LazyFrame:
                                                                                return_dtype=pl.Float64)).list.sum()
             + pl.col(schema.RISK_LEVEL).replace_strict(by_level, default=0.0, return_dtype=pl.Float64)
         )
-    top = pl.max_horizontal(logits)
-    exp = [(z - top).exp() for z in logits]
-    total = pl.sum_horizontal(exp)
-    p = {cls: e / total for cls, e in zip(classes, exp, strict=True)}
     forced = sorted(model.meta.get("forced_high", []))
-    definitional = pl.col(schema.RISK_REASONS).list.set_intersection(pl.lit(forced, dtype=pl.List(pl.String))).list.len() > 0
+    definitional = pl.col(schema.RISK_REASONS).list.eval(pl.element().is_in(forced)).list.any()
+    # logits materialised once (an expression tree that repeats them is evaluated per use)
+    lg = [f"__risk_logit_{c}" for c in range(len(classes))]
+    top = pl.max_horizontal([pl.col(c) for c in lg])
+    exp = [(pl.col(c) - top).exp() for c in lg]
+    p = {cls: e for cls, e in zip(classes, exp, strict=True)}  # unnormalised: only compared below
+    total = pl.sum_horizontal(exp)
     level = (
-        pl.when(definitional | (p["high"] >= t_high)).then(pl.lit("high"))
+        pl.when(pl.col(_FORCED) | (p["high"] >= t_high * total)).then(pl.lit("high"))
         .when(p["medium"] >= p["low"]).then(pl.lit("medium"))
         .otherwise(pl.lit("low"))
     )
@@ -401,13 +403,15 @@ def label_risk(lf: pl.LazyFrame) -> pl.LazyFrame:
         .list.sort()
     )
     return (
-        rules.with_columns(level.alias(_LEVEL))
+        rules.with_columns(*[z.alias(c) for z, c in zip(logits, lg, strict=True)], definitional.alias(_FORCED))
+        .with_columns(level.alias(_LEVEL))
         .with_columns(reasons.cast(pl.List(pl.String)).alias(schema.RISK_REASONS))
         .with_columns(pl.col(_LEVEL).cast(pl.String).alias(schema.RISK_LEVEL))
-        .drop([_LEVEL] if z_ready else [_zcol("risk"), _LEVEL])
+        .drop([*lg, _FORCED, _LEVEL] + ([] if z_ready else [_zcol("risk")]))
     )
 
 
+_FORCED = "__risk_forced_high"
 _LEVEL = "__risk_model_level"
 
 
