@@ -12,7 +12,8 @@ LOCK_NAME = ".medprep.lock"
 
 @contextmanager
 def output_lock(out_dir: str, timeout: float = 6 * 3600):
-    """Hold an exclusive cross-process lock on ``out_dir`` for the whole run."""
+    """Hold an exclusive cross-process lock on ``out_dir`` for the whole run; on taking it, finish
+    (or clear) what a killed run left in ``out_dir/.staging`` (tasks/export/outputs.py)."""
     from filelock import FileLock, Timeout
 
     from tasks.core.errors import MedprepError
@@ -28,6 +29,9 @@ def output_lock(out_dir: str, timeout: float = 6 * 3600):
         except Timeout:
             raise MedprepError(f"{out_dir} stayed locked by another run for {timeout:.0f}s; use another --out-dir") from None
     try:
+        from tasks.export.outputs import recover
+
+        recover(out_dir)  # a run killed during its final swap: finish it before anything else
         yield
     finally:
         lock.release()

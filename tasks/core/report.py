@@ -76,6 +76,12 @@ def counts_table(sample_path: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _pause_before(stage: str) -> None:
+    from tasks.core.pause import pause_at
+
+    pause_at(stage)
+
+
 def stage_line(stage: str, done: int, total: int, detail: str, seconds: float) -> str:
     """The progress artifact's description: what the run finished last."""
     return f"{done}/{total} {stage}: {detail} ({seconds:.1f}s into the run)"
@@ -156,6 +162,7 @@ class Progress:
         self.id = _publish(
             create_progress_artifact, key=artifact_key("progress", label), progress=0.0, description="starting"
         )
+        _pause_before(stages[0])  # the flow's first work: download, or (offline) detect
 
     def step(self, stage: str, detail: str = "") -> None:
         """Mark ``stage`` finished (later stages of a skipped branch count as done too)."""
@@ -163,6 +170,8 @@ class Progress:
         pct = round(100.0 * done / len(self.stages), 1)
         desc = stage_line(stage, done, len(self.stages), detail, time.perf_counter() - self.t0)
         log().info("%s", desc)
+        if done < len(self.stages):  # the next stage starts now (a test may kill it here)
+            _pause_before(self.stages[done])
         if self.id is None:
             return
         from prefect.artifacts import update_progress_artifact

@@ -2,7 +2,11 @@
 
 Everything is written into ``<out_dir>/.staging/`` first; only when all of it is on disk are the
 items swapped into place (renames, the card last). A run that fails or is killed before that
-leaves the previous outputs untouched — never new data next to an old card.
+leaves the previous outputs untouched — never new data next to an old card. A staging folder is
+marked complete (``.complete``) before the swap starts; a run killed during the swap (a few
+renames) leaves that marker, and the next run on the folder finishes the swap before anything
+else (``recover``, called under the output lock), so the folder ends as the killed run's whole new
+set, never a mix and never an item missing.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from tasks.export.records import training_records
 from tasks.sample import SPLIT
 
 STAGING = ".staging"
+COMPLETE = ".complete"  # in the staging folder: every item is on disk, the swap has begun
 CARD = "DATA_CARD.md"
 # the gates' HTML (Great Expectations Data Docs), beside the training files and never inside them
 REPORTS = "reports"
@@ -87,14 +92,46 @@ def write_data_docs(sites: dict[str, FileRef], dest: Path) -> Path:
 
 def publish(stage: Path, out: Path) -> list[str]:
     """Swap each staged item into ``out`` (a rename each; the card last); returns what moved."""
+    (stage / COMPLETE).touch()
+    return _swap(stage, out)
+
+
+def _swap(stage: Path, out: Path) -> list[str]:
+    from tasks.core.pause import pause_at
+
     moved = []
     for name in ITEMS:
         src = stage / name
         if not src.exists():
-            continue  # e.g. rl/ when the export is off: the previous one stays
-        swap_in(src, out / name)
+            continue  # e.g. rl/ when the export is off (the previous one stays), or swapped already
+        swap_in(src, out / name)  # also ends a swap_in cut between its two renames
         moved.append(name)
+        if len(moved) == 1:
+            pause_at("swap")  # test-only: a kill with one item new and the others old
+    for name in ITEMS:  # a kill after a swap_in's second rename leaves its .old- copy
+        old = out / f".old-{name}"
+        if old.is_dir():
+            shutil.rmtree(old)
+        elif old.exists():
+            old.unlink()
     shutil.rmtree(stage, ignore_errors=True)
+    return moved
+
+
+def recover(out_dir: str | Path) -> list[str]:
+    """Finish the swap of a run killed in the middle of it (its staging folder is complete), or drop
+    the staging folder of a run killed before; run under the output lock, before anything else.
+    Returns the items swapped in."""
+    out = Path(out_dir)
+    stage = out / STAGING
+    if not stage.is_dir():
+        return []
+    if not (stage / COMPLETE).exists():
+        shutil.rmtree(stage, ignore_errors=True)  # a killed run's partial files: nothing was swapped
+        return []
+    moved = _swap(stage, out)
+    log().warning("finished the swap of a run killed during it: %s now from that run (its complete "
+                  "staging folder)", ", ".join(moved) or "nothing left")
     return moved
 
 

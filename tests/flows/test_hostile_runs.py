@@ -1,6 +1,7 @@
-"""Hostile runs (issue 12 item 5) that need the real flow: SIGKILL in the middle of a run (a real
-child process), a second run on an output folder another run holds, a ModelScope token in the
-environment, a read-only output folder and a full disk. Every case checks that the previous
+"""Hostile runs (issue 12 item 5) that need the real flow: SIGKILL at each stage of a run and in
+the middle of its final swap (a real child process, paused there by tasks/core/pause.py), a
+second run on an output folder another run holds, a ModelScope token in the environment, a
+read-only output folder and a full disk. Every case checks that the previous
 outputs are intact byte for byte. Task-level cases: tests/tasks/ingest/test_hostile.py.
 """
 
@@ -33,8 +34,9 @@ def outputs(out: Path) -> dict[str, bytes]:
 class Run:
     """`medprep prepare` in its own process group, on the session's test server, output read live."""
 
-    def __init__(self, api_url: str, raw: Path, out: Path, *extra: str) -> None:
-        env = {**os.environ, "PREFECT_API_URL": api_url, "MODELSCOPE_API_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
+    def __init__(self, api_url: str, raw: Path, out: Path, *extra: str, env: dict | None = None) -> None:
+        env = {**os.environ, "PREFECT_API_URL": api_url, "MODELSCOPE_API_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1",
+               **(env or {})}
         cmd = [sys.executable, "-m", "flows.cli", "prepare", "medical-o1", "--offline", "--raw-dir", str(raw),
                "--out-dir", str(out), "--sample-size", "60", "--allow-out-of-range", "--no-rl", "-v", *extra]
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -78,7 +80,7 @@ class Run:
         return "".join(self.lines)
 
 
-def test_sigkill_mid_run_then_a_run_queued_on_the_lock_keep_outputs_whole(api_url, tmp_path):
+def test_a_run_queued_on_the_lock_keeps_outputs_whole(api_url, tmp_path):
     raw, out = tmp_path / "raw", tmp_path / "out"
     raw.mkdir()
     shutil.copy(DEMO_SAMPLES / "medical_o1_sft.json", raw)
@@ -87,14 +89,10 @@ def test_sigkill_mid_run_then_a_run_queued_on_the_lock_keep_outputs_whole(api_ur
     before = outputs(out)
     assert "processed/train.jsonl" in before and "DATA_CARD.md" in before
 
-    # new input, so a completed run would change the outputs
+    # new input, so a completed run would change the outputs (SIGKILL at each stage: the test below)
     shutil.copy(DEMO_SAMPLES / "medical_o1_sft_Chinese.json", raw)
-    killed = Run(api_url, raw, out)
-    killed.wait_for("expectations passed")  # the gate ran; sample and write are still to come
-    killed.kill()
-    assert outputs(out) == before  # SIGKILL: the previous outputs, byte for byte
 
-    # a second run while another holds the output folder waits for it; the killed run left no stale lock
+    # a second run while another holds the output folder waits for it
     from filelock import FileLock
 
     holder = FileLock(str(out / ".medprep.lock"))
@@ -116,10 +114,77 @@ def test_sigkill_mid_run_then_a_run_queued_on_the_lock_keep_outputs_whole(api_ur
         assert hashlib.sha256((raw / name).read_bytes()).hexdigest() in card
     assert not (out / ".staging").exists()
 
-    # the token in the environment appears in no output, work file or log of the three runs
-    texts = [first.text, killed.text, queued.text] + [p.read_bytes().decode("utf-8", "replace")
-                                                      for p in out.rglob("*") if p.is_file()]
+    # the token in the environment appears in no output, work file or log of the two runs
+    texts = [first.text, queued.text] + [p.read_bytes().decode("utf-8", "replace")
+                                         for p in out.rglob("*") if p.is_file()]
     assert not [t for t in texts if TOKEN in t]
+
+
+ARGS = ("--offline", "--sample-size", "60", "--allow-out-of-range", "--no-rl")
+# every place a run can be killed: each stage as it starts (offline, so detect is the first), and
+# the final swap with one item new and the others old (tasks/core/pause.py)
+KILL_POINTS = ("detect", "parse", "label", "pool", "decontaminate", "gate", "sample", "write", "swap")
+
+
+def _run(raw: Path, out: Path) -> None:
+    """A normal run in this process, on the session's test server."""
+    from flows.cli import main
+
+    assert main(["prepare", "medical-o1", "--raw-dir", str(raw), "--out-dir", str(out), *ARGS]) == 0
+
+
+@pytest.fixture(scope="module")
+def kill_inputs(api_url, tmp_path_factory):
+    """(raw folder with two files, published outputs of a run on the first file only, outputs of a
+    clean run on both): built once for every kill point."""
+    from tasks.export.outputs import ITEMS
+
+    base = tmp_path_factory.mktemp("kill")
+    raw = base / "raw"
+    raw.mkdir()
+    shutil.copy(DEMO_SAMPLES / "medical_o1_sft.json", raw)
+    _run(raw, base / "work")
+    previous = base / "previous"
+    previous.mkdir()
+    for name in ITEMS:  # the published outputs only, not the work folder with its caches
+        src = base / "work" / name
+        if src.exists():
+            (shutil.copytree if src.is_dir() else shutil.copy2)(src, previous / name)
+    shutil.copy(DEMO_SAMPLES / "medical_o1_sft_Chinese.json", raw)  # new input: a whole run changes outputs
+    _run(raw, base / "clean")
+    return raw, previous, outputs(base / "clean")
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_sigkill_at_each_stage_keeps_outputs_and_the_next_run_is_clean(api_url, kill_inputs, tmp_path, point):
+    from tasks.core.locking import output_lock
+
+    raw, previous, clean = kill_inputs
+    out = tmp_path / "out"
+    shutil.copytree(previous, out)
+    before = outputs(out)
+    assert before != clean
+
+    killed = Run(api_url, raw, out, env={"MEDPREP_TEST_PAUSE_AT": point})
+    killed.wait_for(f"paused at {point}")
+    killed.kill()
+    assert TOKEN not in killed.text
+    after_kill = outputs(out)
+    if point == "swap":  # killed mid-swap: processed/ is new, the card still the previous one
+        assert after_kill["processed/train.jsonl"] == clean["processed/train.jsonl"]
+        assert after_kill["DATA_CARD.md"] == before["DATA_CARD.md"]
+    else:
+        assert after_kill == before  # SIGKILL: the previous outputs, byte for byte
+
+    # no stale lock: taking it succeeds at once, and finishes (swap) or clears what the kill left
+    with output_lock(str(out), timeout=5):
+        assert outputs(out) == (clean if point == "swap" else before)
+        assert not (out / ".staging").exists()
+        assert not list(out.glob(".old-*"))
+
+    _run(raw, out)  # the next normal run: the same outputs as a clean run
+    assert outputs(out) == clean
+    assert not (out / ".staging").exists()
 
 
 def _mount_tmpfs(where: Path, opts: str) -> None:
