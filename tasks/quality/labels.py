@@ -325,9 +325,10 @@ def risk_model() -> risk_model_mod.LinearModel:
     return model
 
 
-def _scores_exprs(names: list[str], heads: list[str]) -> list[pl.Expr]:
-    """The model heads' n-gram scores of the raw matched text, one Array column per head
-    (``__model_z_<head>``), from ONE numpy hashing pass (a struct unpacked into its fields)."""
+def _with_scores(lf: pl.LazyFrame, names: list[str], heads: list[str]) -> pl.LazyFrame:
+    """Add the model heads' n-gram scores of the raw matched text, one Array column per head
+    (``__model_z_<head>``), from ONE numpy hashing pass: a struct column materialised once, then
+    unpacked (two ``struct.field`` of one map_batches expression would run it twice)."""
     model = risk_model()
     sizes = {h: len(model.heads[h][0]) for h in heads}
     dtype = pl.Struct({_zcol(h): pl.Array(pl.Float64, n) for h, n in sizes.items()})
@@ -337,8 +338,12 @@ def _scores_exprs(names: list[str], heads: list[str]) -> list[pl.Expr]:
         return pl.DataFrame([pl.Series(_zcol(h), z[h], dtype=pl.Array(pl.Float64, sizes[h])) for h in heads],
                             height=s.len()).to_struct(s.name)
 
-    packed = _matched_text(names).map_batches(run, return_dtype=dtype)
-    return [packed.struct.field(_zcol(h)) for h in heads]
+    packed = "__model_z"
+    return (
+        lf.with_columns(_matched_text(names).map_batches(run, return_dtype=dtype).alias(packed))
+        .with_columns([pl.col(packed).struct.field(_zcol(h)) for h in heads])
+        .drop(packed)
+    )
 
 
 def _zcol(head: str) -> str:
@@ -349,7 +354,7 @@ def label(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Specialty then risk labels (as ``label_risk(label_specialty(lf))``) with one hashing pass."""
     names = lf.collect_schema().names()
     heads = ["specialty", "risk"]
-    with_z = lf.with_columns(_scores_exprs(names, heads))
+    with_z = _with_scores(lf, names, heads)
     return label_risk(label_specialty(with_z)).drop([_zcol(h) for h in heads], strict=False)
 
 
@@ -371,7 +376,7 @@ def label_risk(lf: pl.LazyFrame) -> pl.LazyFrame:
     z_ready = _zcol("risk") in names
     rules = label_risk_rules(lf)
     if not z_ready:
-        rules = rules.with_columns(_scores_exprs(names, ["risk"]))
+        rules = _with_scores(rules, names, ["risk"])
     rule_ids = [f for f in feats if not f.startswith("level.")]
     logits = []
     for c, _ in enumerate(classes):
@@ -500,7 +505,7 @@ def label_specialty(lf: pl.LazyFrame) -> pl.LazyFrame:
                       .then(pl.col(_SPEC_LEX)).otherwise(classified))
     drop = [_SPEC_LEX] if feats else []
     if z not in names:
-        lf = lf.with_columns(_scores_exprs(names, ["specialty"]))
+        lf = _with_scores(lf, names, ["specialty"])
         drop.append(z)
     return lf.with_columns(pl.coalesce(mapped, classified).cast(pl.String).alias(schema.SPECIALTY)).drop(drop)
 
