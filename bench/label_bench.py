@@ -7,7 +7,8 @@ number appended so every string is unique (no OpenCC or regex work is shared bet
 --synthetic uses the short synthetic zh/en questions of bench/dedup_bench.py instead.
 Prints seconds and rows/s per step (label_specialty, label_risk and its two parts, both as the pool
 runs them: ``labels.label``, one model hashing pass).
-No assertions; run it on an otherwise idle machine (POLARS_MAX_THREADS sets the cores used).
+No assertions; run it on an otherwise idle machine (POLARS_MAX_THREADS sets the cores used); the
+process CPU seconds printed beside the wall time compare runs on a busy machine.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ sys.path.insert(0, str(REPO / "bench"))
 
 
 def _timed(label: str, rows: int, fn):
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     out = fn()
-    sec = time.perf_counter() - t
-    print(f"{label:<40} {sec:6.2f}s  {rows / sec:>12,.0f} rows/s")
+    sec, cpu = time.perf_counter() - t, time.process_time() - c
+    print(f"{label:<40} {sec:6.2f}s  {rows / sec:>12,.0f} rows/s  cpu {cpu:6.2f}s")
     return out
 
 

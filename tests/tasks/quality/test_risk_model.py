@@ -45,6 +45,22 @@ def test_inference_equals_training_features_times_weights(monkeypatch):
         assert np.allclose(got[head], rm.sparse_dot(x, dense) + b, atol=1e-4)
 
 
+def test_dense_block_scores_are_bit_identical_to_per_hit_sums(monkeypatch):
+    """The shipped float16 weights make every sum exact, so the dense count-block product (fast
+    path) gives the very bits of per-hit bincount sums; non-float16 weights take the slow path."""
+    model = rm.load_model()
+    texts = pl.Series(TEXTS * 300)
+    monkeypatch.setattr(rm, "_BLOCK_ROWS", 37)  # many blocks, rows of one chunk split across them
+    monkeypatch.setattr(rm, "_CHUNK_BYTES", 5000)
+    assert rm._exact_f16(np.concatenate([w for _, w, _ in model.heads.values()], axis=1))
+    fast = rm.scores(texts, model)
+    monkeypatch.setattr(rm, "_exact_f16", lambda w: False)
+    slow = rm.scores(texts, model)
+    for head in model.heads:
+        assert np.array_equal(fast[head], slow[head]), head
+    assert not rm._exact_f16(np.array([[0.1]], np.float64))
+
+
 def test_shipped_model_matches_the_shipped_lexicon_and_is_small():
     model = labels.risk_model()
     assert model.meta["lexicon_version"] == labels.RISK_LEXICON_VERSION
