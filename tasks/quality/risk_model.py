@@ -77,7 +77,11 @@ def _hash_chunk(data: np.ndarray, local: np.ndarray, orders: tuple[int, ...], bi
     for k in orders:
         mask = np.uint64((1 << (8 * k)) - 1)
         mix = np.uint64((0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019 * k) & 0xFFFFFFFFFFFFFFFF | 1)
-        ids = ((words & mask) * mix >> shift).astype(np.uint32)
+        h = words & mask  # in place from here: one 8-byte temporary per order, not three
+        h *= mix
+        h >>= shift
+        ids = h.astype(np.uint32)
+        del h
         ends = local[1:]
         for j in range(1, k):
             ends_j = ends - j
