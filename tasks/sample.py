@@ -149,8 +149,30 @@ def random_key(seed: int, salt: str) -> pl.Expr:
     return h.str.slice(0, 15).str.to_integer(base=16)
 
 
+# the only columns the draw reads; the records themselves are gathered once the rows are chosen
+DRAW_COLUMNS = [S.ID, S.SOURCE, S.RISK_LEVEL, S.LANGUAGE, S.REFERENCE_ANSWER, S.CHOICES]
+ROW = "_row"  # a record's position in the pool while drawing (not written)
+
+
 def draw(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleReport]:
     """Stratified sample with a ``split`` column ('train'/'val') -> (sample, report)."""
+    picked, report = pick(pool.select([c for c in DRAW_COLUMNS if c in pool.columns]).with_row_index(ROW), cfg)
+    return gather(pool.with_row_index(ROW), picked), report
+
+
+def gather(rows: pl.DataFrame, picked: pl.DataFrame) -> pl.DataFrame:
+    """The records of ``picked`` (its ``ROW`` and ``SPLIT``, in sample order) from ``rows`` (the
+    pool's records with their ``ROW``, any subset holding the picked ones, any order), in the
+    order of ``picked``, without ``ROW``, with ``SPLIT`` last."""
+    rows = rows.filter(pl.col(ROW).is_in(picked[ROW].implode())).sort(ROW)
+    at = picked[ROW].rank("ordinal").cast(pl.Int64) - 1  # where each picked row sits in ``rows``
+    return rows.select(pl.all().gather(at)).drop(ROW).with_columns(picked[SPLIT])
+
+
+def pick(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleReport]:
+    """The draw on ``pool``'s :data:`DRAW_COLUMNS` (those present) and ``ROW`` only -> (the
+    chosen rows' ``ROW`` and ``SPLIT``, in sample order; report), so the long texts are not
+    copied through the joins and filters of the draw."""
     cfg.check()
     report = SampleReport(requested=cfg.size, drawn=0, pool=pool.height)
     lo, hi = RECOMMENDED
@@ -275,7 +297,7 @@ def draw(pool: pl.DataFrame, cfg: SampleConfig) -> tuple[pl.DataFrame, SampleRep
             f"validation split has {n_val:,} record{'s' if n_val != 1 else ''} ({cfg.val_fraction:.0%} of "
             f"{report.drawn:,} drawn), too few to measure anything; ask for a larger sample or --val-fraction"
         )
-    return sample, report
+    return sample.select(ROW, SPLIT), report
 
 
 def _verifiable_report(sample: pl.DataFrame, mode: str, cfg: SampleConfig, v_pool: dict[str, int], pool_n: int,
@@ -314,7 +336,16 @@ def _verifiable_report(sample: pl.DataFrame, mode: str, cfg: SampleConfig, v_poo
 def sample_pool(pool: FileRef, work_dir: str, cfg: SampleConfig) -> Sample:
     """Draw the stratified sample from the pool; writes sample.parquet with a split column."""
     logger = log()
-    sample, report = draw(pl.read_parquet(pool.path), cfg)
+    # the draw reads the stratum columns only; the chosen records are then read one column at a
+    # time (the pool is one row group: a row filter would still decode every text), so no more
+    # than one column of the pool is in memory at once
+    names = pl.read_parquet_schema(pool.path)
+    keys = pl.read_parquet(pool.path, columns=[c for c in DRAW_COLUMNS if c in names]).with_row_index(ROW)
+    picked, report = pick(keys, cfg)
+    del keys
+    at = picked[ROW].sort()
+    rows = pl.DataFrame([at] + [pl.read_parquet(pool.path, columns=[c]).to_series().gather(at) for c in names])
+    sample = gather(rows, picked)
     path = write_parquet(sample, Path(work_dir) / "sample.parquet")
     logger.info("sample: %d of %d records (seed %d), splits %s", report.drawn, report.pool, cfg.seed, report.splits)
     for w in report.warnings + report.shortfalls:

@@ -14,8 +14,9 @@ from tasks.core.text import CJK_PATTERN, normalise
 
 SHINGLE_SIZE = 3
 # rows per shingle-hashing slice and candidate pairs per verification slice: bound the NumPy
-# temporaries (~50 MB per slice) whatever the pool size
-SHINGLE_CHUNK = 100_000
+# temporaries whatever the pool size (~70 MB per 10k-row slice of ~300-character questions;
+# 100k-row slices reached ~700 MB, the pool stage's peak)
+SHINGLE_CHUNK = 10_000
 VERIFY_CHUNK = 200_000
 DIGEST_CHUNK = 50_000
 _RANK = "__dedup_rank"

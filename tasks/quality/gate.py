@@ -64,14 +64,16 @@ def build_docs(ctx, docs_dir: str | Path) -> FileRef:
     return FileRef.of(dest / "index.html")
 
 
-def validate(frame: pl.DataFrame, suite_name: str | None = None, expectations: list | None = None,
+def validate(frame, suite_name: str | None = None, expectations: list | None = None,
              docs_dir: str | Path | None = None, ids: bool = False) -> list[dict] | tuple[list[dict], FileRef]:
-    """Run the suite on a frame with GE's pandas backend -> one result dict per expectation;
+    """Run the suite on a frame (Polars, or already converted to pandas) with GE's pandas backend
+    -> one result dict per expectation;
     with ``docs_dir`` also build the HTML Data Docs there -> (rows, its index.html).
 
     ``ids``: also list every failing record's id (``unexpected_ids``; GE's COMPLETE result format),
     for callers that act per record (the chain stage, tasks/model/chain.py)."""
     import great_expectations as gx  # 5-9 s import: only here
+    import pandas as pd
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     from expectations import prepare as suite_mod
@@ -92,7 +94,7 @@ def validate(frame: pl.DataFrame, suite_name: str | None = None, expectations: l
     )
     # GE has no Polars backend: pandas only inside the gate
     result = vd.run(
-        batch_parameters={"dataframe": frame.to_pandas()},
+        batch_parameters={"dataframe": frame if isinstance(frame, pd.DataFrame) else frame.to_pandas()},
         result_format={"result_format": "COMPLETE" if ids else "SUMMARY", "unexpected_index_column_names": [S.ID]},
     )
     rows = _rows(result, ids)
@@ -158,7 +160,8 @@ def run_gate(path: str, stage: str = "pool", docs_dir: str | None = None,
 
     logger = log()
     t0 = time.perf_counter()
-    frame = gate_frame(pl.scan_parquet(Path(path)))
+    # converted once, and the Polars frame let go, so the two copies are not both held while GE runs
+    frame = gate_frame(pl.scan_parquet(Path(path))).to_pandas()
     suite = suite_mod.SUITES[stage]
     exps = suite_mod.expectations(stage, min_reference_share)
     docs = None
@@ -168,7 +171,7 @@ def run_gate(path: str, stage: str = "pool", docs_dir: str | None = None,
         rows = validate(frame, suite, exps)
     rows = [{**r, "stage": stage} for r in rows]
     ok = sum(r["success"] for r in rows)
-    logger.info("gate %s: %d/%d expectations passed on %d records in %.2fs", stage, ok, len(rows), frame.height,
+    logger.info("gate %s: %d/%d expectations passed on %d records in %.2fs", stage, ok, len(rows), len(frame),
                 time.perf_counter() - t0)
     if ok < len(rows):
         raise GateFailedError(failure_message(rows, stage, docs.path if docs else None))

@@ -70,6 +70,7 @@ def build_pool(parsed: list[ParsedFile], work_dir: str, labelled: list[FileRef] 
     frame = frame.sort(S.ID)
     before = frame.height
     kept, dropped, stats = dedup(frame)
+    del frame  # the whole pool: not held while its deduplicated copy is sorted and written
     kept = kept.sort(S.ID)
     if kept.is_empty():
         raise BadFileError(empty_pool_message(parsed))
