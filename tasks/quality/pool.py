@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +23,18 @@ def label(frame: pl.LazyFrame) -> pl.LazyFrame:
     from tasks.quality.labels import label as label_both
 
     return label_both(frame)
+
+
+# label tasks computing at once in one process: the labeller is vectorised and multi-threaded
+# itself, so more files at once only add their frames and temporaries to the peak memory (all
+# twelve files at once were the 0.3x refresh's peak); Dask workers each have their own slots
+_LABEL_SLOTS = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
+
+
+def label_slots() -> threading.BoundedSemaphore:
+    """This process's label slots (a function, so a task pickled for Dask refers to it by name
+    instead of carrying the lock)."""
+    return _LABEL_SLOTS
 
 
 def empty_pool_message(parsed: list[ParsedFile]) -> str:
@@ -45,8 +59,9 @@ def label_file(parsed: ParsedFile, work_dir: str) -> FileRef:
     t0 = time.perf_counter()
     src = Path(parsed.records_file.path)
     dest = Path(work_dir) / "labelled" / src.name
-    frame = label(pl.scan_parquet(src)).collect()
-    write_parquet(frame, dest)
+    with label_slots():
+        frame = label(pl.scan_parquet(src)).collect()
+        write_parquet(frame, dest)
     log().info("labelled %s: %d records in %.2fs", parsed.relpath, frame.height, time.perf_counter() - t0)
     return FileRef.of(dest)
 
