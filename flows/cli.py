@@ -102,12 +102,28 @@ def _check_rl_choices(args: argparse.Namespace) -> None:
             raise ConfigError(f"{flag} must be one of {', '.join(valid)}, got {value!r}")
 
 
-def _check_judge(args: argparse.Namespace) -> None:
-    """--judge-*: a URL needs a model; votes >= 1; the threshold is a share."""
+def _check_judge_model(args: argparse.Namespace) -> None:
+    """--judge-url needs --judge-model."""
     from tasks.core.errors import ConfigError
 
     if args.judge_url and not args.judge_model:
         raise ConfigError(f"--judge-url {args.judge_url} needs --judge-model (the model name the server serves)")
+
+
+def _check_prepared(out_dir: str) -> None:
+    """A step run on an already prepared folder needs the sample `prepare` wrote into it."""
+    from tasks.core.errors import ConfigError
+
+    train = Path(out_dir) / "processed" / "train.jsonl"
+    if not train.is_file():
+        raise ConfigError(f"{train} not found: run `medprep prepare` first, or pass --out-dir of the folder it wrote")
+
+
+def _check_judge(args: argparse.Namespace) -> None:
+    """--judge-*: a URL needs a model; votes >= 1; the threshold is a share."""
+    from tasks.core.errors import ConfigError
+
+    _check_judge_model(args)
     if args.judge_url and not args.judge_url.startswith(("http://", "https://")):
         raise ConfigError(f"--judge-url must start with http:// or https://, got {args.judge_url!r}")
     if args.judge_votes < 1:
@@ -189,11 +205,8 @@ def check_args(args: argparse.Namespace) -> None:
             raise ConfigError("passrate needs --policy-url and --policy-model (the model you will train, served "
                               "OpenAI-compatible)")
         _check_policy(args)
-        if args.judge_url and not args.judge_model:
-            raise ConfigError(f"--judge-url {args.judge_url} needs --judge-model (the model name the server serves)")
-        train = Path(args.out_dir) / "processed" / "train.jsonl"
-        if not train.is_file():
-            raise ConfigError(f"{train} not found: run `medprep prepare` first, or pass --out-dir of the folder it wrote")
+        _check_judge_model(args)
+        _check_prepared(args.out_dir)
     if args.command == "chains":
         if not (args.chain_url and args.chain_model):
             raise ConfigError("chains needs --chain-url and --chain-model (the writer model, served OpenAI-compatible)")
@@ -201,22 +214,15 @@ def check_args(args: argparse.Namespace) -> None:
             raise ConfigError(f"--chain-url must start with http:// or https://, got {args.chain_url!r}")
         if args.chain_max_tokens < 1:
             raise ConfigError(f"--chain-max-tokens must be positive, got {args.chain_max_tokens}")
-        if args.judge_url and not args.judge_model:
-            raise ConfigError(f"--judge-url {args.judge_url} needs --judge-model (the model name the server serves)")
-        train = Path(args.out_dir) / "processed" / "train.jsonl"
-        if not train.is_file():
-            raise ConfigError(f"{train} not found: run `medprep prepare` first, or pass --out-dir of the folder it wrote")
+        _check_judge_model(args)
+        _check_prepared(args.out_dir)
     if args.command == "verify":
         if not args.judge_url:
             raise ConfigError("verify needs --judge-url and --judge-model (the judge, served OpenAI-compatible)")
         _check_judge(args)
-        train = Path(args.out_dir) / "processed" / "train.jsonl"
-        if not train.is_file():
-            raise ConfigError(f"{train} not found: run `medprep prepare` first, or pass --out-dir of the folder it wrote")
+        _check_prepared(args.out_dir)
     if args.command == "prepare-rl":
-        train = Path(args.out_dir) / "processed" / "train.jsonl"
-        if not train.is_file():
-            raise ConfigError(f"{train} not found: run `medprep prepare` first, or pass --out-dir of the folder it wrote")
+        _check_prepared(args.out_dir)
         if args.max_prompt_tokens < 1:
             raise ConfigError(f"--max-prompt-tokens must be positive, got {args.max_prompt_tokens}")
 

@@ -482,18 +482,21 @@ def label_risk_rules(lf: pl.LazyFrame) -> pl.LazyFrame:
 # Specialty
 
 
+def _mapped_specialty(lex: dict) -> pl.Expr:
+    """A source's own specialty mapped into the fixed set (the lexicon's department table), else null."""
+    src = pl.col(schema.SPECIALTY).cast(pl.String).str.strip_chars().str.normalize("NFKC").str.to_lowercase()
+    mapped = pl.when(src.is_in(lex["specialties"])).then(src)
+    for dept in lex["departments"]:
+        mapped = mapped.when(_matches(src, dept)).then(pl.lit(dept["specialty"]))
+    return mapped.otherwise(pl.lit(None, dtype=pl.String))
+
+
 def label_specialty(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Map a source specialty into the fixed set (the lexicon's department table), else classify
     the question with the shipped model's specialty head (argmax of its hashed n-gram scores)."""
     lex = load_lexicon(SPECIALTY_LEXICON_FILE)
-    fixed = lex["specialties"]
     names = lf.collect_schema().names()
-    src = pl.col(schema.SPECIALTY).cast(pl.String).str.strip_chars().str.normalize("NFKC").str.to_lowercase()
-
-    mapped = pl.when(src.is_in(fixed)).then(src)
-    for dept in lex["departments"]:
-        mapped = mapped.when(_matches(src, dept)).then(pl.lit(dept["specialty"]))
-    mapped = mapped.otherwise(pl.lit(None, dtype=pl.String))
+    mapped = _mapped_specialty(lex)
 
     classes = risk_model().heads["specialty"][0]
     z = _zcol("specialty")
@@ -542,14 +545,8 @@ def label_specialty_lexicon(lf: pl.LazyFrame) -> pl.LazyFrame:
     """The v2 specialty labeller: map a source specialty into the fixed set, else classify the
     question with the lexicon's weighted keyword counts. v3 feeds its class to the model."""
     lex = load_lexicon(SPECIALTY_LEXICON_FILE)
-    fixed = lex["specialties"]
     names = lf.collect_schema().names()
-    src = pl.col(schema.SPECIALTY).cast(pl.String).str.strip_chars().str.normalize("NFKC").str.to_lowercase()
-
-    mapped = pl.when(src.is_in(fixed)).then(src)
-    for dept in lex["departments"]:
-        mapped = mapped.when(_matches(src, dept)).then(pl.lit(dept["specialty"]))
-    mapped = mapped.otherwise(pl.lit(None, dtype=pl.String))
+    mapped = _mapped_specialty(lex)
 
     text = pl.col(_SPEC_TMP)
     kws = lex["keywords"]
