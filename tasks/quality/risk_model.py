@@ -191,54 +191,59 @@ def _lookup_table(model: LinearModel) -> np.ndarray:
     return _lookup_table_cached(id(model), model.bits, model.buckets.tobytes())
 
 
-_BLOCK_ROWS = 1024  # rows per dense count block (1024 x buckets float64: ~25 MB for 3,073 buckets)
-
-
 def _exact_f16(w: np.ndarray) -> bool:
     """True when every weight is a float16 value (the shipped npz stores float16).
 
     Then every weight is an integer multiple of 2**-24 below 2**16, so any float64 sum of fewer
     than 2**37 of them (times small integer counts) is exact: the order of summation cannot
-    change a score, and a dense count-matrix product gives the same bits as per-hit sums."""
+    change a score, and a sparse matrix product gives the same bits as per-hit sums."""
     return bool(np.all(w.astype(np.float16).astype(w.dtype) == w))
 
 
 def _score_chunk(data: np.ndarray, local: np.ndarray, model: LinearModel, wall: np.ndarray, pad: int,
-                 dense: bool) -> np.ndarray:
+                 exact: bool) -> np.ndarray:
     """Per-row scores (rows x all head columns) for one chunk of rows.
 
-    ``wall`` is (head columns x buckets) float64, one contiguous row per column. The hit rows come
-    from a per-byte row-id array (a gather, not a binary search). With ``dense`` (float16-exact
-    weights, see :func:`_exact_f16`) the hits are counted per (row, bucket) into dense blocks of
-    ``_BLOCK_ROWS`` rows by one integer ``bincount`` and multiplied with the weights (BLAS);
-    otherwise the hit weights are summed per row and column by ``np.bincount`` in hit order."""
+    ``wall`` is (head columns x buckets) float64, one contiguous row per column. With ``exact``
+    (float16-exact weights, see :func:`_exact_f16`) each order's hits become a CSR matrix (rows x
+    kept buckets, one entry per hit, row pointers from a cumulative hit count, no sort) whose
+    product with the weights is one SciPy ``csr @ dense`` call; otherwise the hit weights are
+    summed per row and column by ``np.bincount`` in hit order (the row of a hit from a per-byte
+    row-id array)."""
     n_rows = local.size - 1
     n_b = wall.shape[1]
-    hit_pos, hit_idx = [], []
     table = _lookup_table(model)
+    length = np.maximum(np.diff(local) - pad, 1).astype(np.float64)
+    if exact:
+        import scipy.sparse  # noqa: PLC0415 (only the scorer needs it)
+
+        w = np.ascontiguousarray(wall.T)
+        out = None
+        for buckets in _hash_chunk(data, local, model.orders, model.bits):
+            idx = table[buckets]
+            del buckets
+            hit = idx >= 0
+            itype = np.int32 if idx.size < (1 << 31) - 1 else np.int64
+            cum = np.zeros(idx.size + 1, itype)
+            np.cumsum(hit, out=cum[1:])
+            cols = idx[hit].astype(itype, copy=False)
+            del idx, hit
+            x = scipy.sparse.csr_array((np.ones(cols.size), cols, cum[local]), shape=(n_rows, n_b))
+            part = x @ w
+            out = part if out is None else out + part
+        if out is None:
+            out = np.zeros((n_rows, wall.shape[0]), np.float64)
+        return out / np.sqrt(length)[:, None]
+    hit_pos, hit_idx = [], []
     for buckets in _hash_chunk(data, local, model.orders, model.bits):
         idx = table[buckets]
         pos = np.flatnonzero(idx >= 0)
         hit_pos.append(pos)
         hit_idx.append(idx[pos].astype(np.intp))
     row_of_byte = np.repeat(np.arange(n_rows, dtype=np.intp), np.diff(local))
-    hit_rows = [row_of_byte[p] for p in hit_pos]
-    length = np.maximum(np.diff(local) - pad, 1).astype(np.float64)
-    if dense:
-        out = np.empty((n_rows, wall.shape[0]), np.float64)
-        w = np.ascontiguousarray(wall.T)
-        for b0 in range(0, n_rows, _BLOCK_ROWS):
-            b1 = min(b0 + _BLOCK_ROWS, n_rows)
-            keys = []
-            for rows, idx in zip(hit_rows, hit_idx, strict=True):  # rows ascend within one order
-                a, z = np.searchsorted(rows, [b0, b1])
-                keys.append((rows[a:z] - b0) * n_b + idx[a:z])
-            counts = np.bincount(np.concatenate(keys), minlength=(b1 - b0) * n_b)
-            out[b0:b1] = counts.reshape(b1 - b0, n_b).astype(np.float64) @ w
-        return out / np.sqrt(length)[:, None]
-    out = np.zeros((n_rows, wall.shape[0]), np.float64)
-    rows = np.concatenate(hit_rows)
+    rows = np.concatenate([row_of_byte[p] for p in hit_pos])
     idx = np.concatenate(hit_idx)
+    out = np.zeros((n_rows, wall.shape[0]), np.float64)
     for j in range(wall.shape[0]):
         out[:, j] = np.bincount(rows, weights=wall[j][idx], minlength=n_rows)
     return out / np.sqrt(length)[:, None]
@@ -254,12 +259,12 @@ def scores(texts: pl.Series, model: LinearModel | None = None, heads: list[str] 
     # (columns x buckets) float64: contiguous per-column gathers, no float32->float64 cast per hit
     wall = np.ascontiguousarray(np.concatenate([model.heads[n][1] for n in names], axis=1).T, dtype=np.float64)
     parts = _chunks(offsets)
-    dense = _exact_f16(wall)
+    exact = _exact_f16(wall)
 
     def run(part: tuple[int, int]) -> np.ndarray:
         r0, r1 = part
         lo, hi = int(offsets[r0]), int(offsets[r1])
-        return _score_chunk(data[lo:hi], offsets[r0 : r1 + 1] - lo, model, wall, pad, dense)
+        return _score_chunk(data[lo:hi], offsets[r0 : r1 + 1] - lo, model, wall, pad, exact)
 
     if threads > 1 and len(parts) > 1:
         with ThreadPoolExecutor(threads) as ex:
