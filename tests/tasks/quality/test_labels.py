@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from tasks.core import schema
+from tasks.core.text import normalise
 from tasks.quality import labels
 
 
@@ -302,3 +303,50 @@ def test_v22_rules_fire(question, rule):
 )
 def test_v22_rules_hold_back(question, not_rule):
     assert not_rule not in _risk([question]).row(0, named=True)[schema.RISK_REASONS]
+
+
+# --- engine: regex anchors, literal bit words, reasons per distinct rule word ---------------------
+
+
+@pytest.mark.parametrize(("pattern", "anchors"), [
+    ("(?:吃|服)药后[^。]{0,9}皮疹", ("吃药后", "服药后")),  # literal alternatives multiplied out
+    (r"(?-u:\b)(?:short(?:ness)? of breath|dyspn(?:o)?ea)(?-u:\b)", ("breath", "dyspnea", "dyspnoea", "shortness")),
+    ("long-?standing", ("standing",)),  # cut to the longest piece the padded text keeps whole
+    ("能[^，]{0,9}霉素", ("霉素",)),  # the strongest part of a sequence
+    ("(?:可以|能)吃", ("可以吃", "能吃")),
+])
+def test_regex_anchors(pattern, anchors):
+    assert labels.regex_anchors(pattern) == anchors
+
+
+@pytest.mark.parametrize("pattern", ["(?i)chest pain", "[a-z]+itis", "mg|dose", r"\p{Han}+", "a(b", "孕[0-9]+"])
+def test_regex_without_strong_anchors_runs_on_every_row(pattern):
+    assert labels.regex_anchors(pattern) == ()
+
+
+def test_every_match_of_an_anchored_lexicon_regex_holds_an_anchor():
+    """The anchor pre-filter may only skip rows the regex cannot match: on varied zh/en text,
+    every row a lexicon regex matches contains one of its anchors in the padded text."""
+    lex = labels.load_lexicon(labels.RISK_LEXICON_FILE)
+    texts = [
+        "吃了阿莫西林胶囊以后全身起疹子", "能不能吃布洛芬退烧药", "头孢配酒会怎样", "长期吃药有没有副作用",
+        "short of breath and chest pain for 2 hours", "long-standing cough, follow-up", "3个小时前开始胸痛",
+        "血压 190/120，头痛呕吐", "she ingested poisonous mushrooms", "我家孩子3岁发烧",
+    ]
+    frame = pl.DataFrame({"q": texts}).select(labels.masked_text(normalise(pl.col("q"), simplified=True)).alias("t"))
+    padded = frame.select(pl.concat_str([pl.lit(" "), pl.col("t").str.replace_all(labels._PAD_RUN, " "),
+                                         pl.lit(" ")])).to_series()
+    checked = 0
+    for spec in labels._risk_specs(lex):
+        for p in labels.split_terms(spec)[1]:
+            if anchors := labels.regex_anchors(p):
+                hit = frame["t"].str.contains(p)
+                assert not (hit & ~padded.str.contains_any(list(anchors))).any(), p
+                checked += int(hit.sum())
+    assert checked > 0
+
+
+def test_reasons_are_built_per_distinct_rule_word():
+    words = pl.Series([0, 5, 1, 5, 0, 4], dtype=pl.UInt64)
+    got = labels._reasons_of_words(("a", "b", "c"), words)
+    assert got.to_list() == [[], ["a", "c"], ["a"], ["a", "c"], [], ["c"]]
