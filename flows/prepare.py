@@ -25,7 +25,7 @@ from tasks.ingest.sources import REGISTRY, build_registry
 from tasks.model.stage import chain_sample, judge_endpoint, passrate_sample, policy_endpoint, verify_sample
 from tasks.quality.decontam import decontaminate, resolve_benchmarks_dir
 from tasks.quality.gate import check_quarantine_share, run_gate
-from tasks.quality.pool import build_pool, label_file
+from tasks.quality.pool import build_pool, dedup_keys_file, label_file
 from tasks.sample import SampleConfig, sample_pool
 
 
@@ -180,12 +180,15 @@ def _prepare(sources, download: bool, raw_dir: str, out_dir: str, cfg: SampleCon
         # each file is labelled as soon as it is parsed; only dedup needs the whole pool
         parse_futures = parse_file.map(files, work_dir=unmapped(work), custom_sources=unmapped(custom_sources))
         label_futures = label_file.map(parse_futures, work_dir=unmapped(work))
+        # each labelled file's dedup keys (text normalisation, shingles, MinHash) as soon as it is
+        # labelled: only the small keys meet in build_pool
+        key_futures = dedup_keys_file.map(label_futures, work_dir=unmapped(work))
         parsed = [f.result() for f in parse_futures]
         progress.step("parse", f"{sum(p.records for p in parsed):,} records, {sum(p.quarantined for p in parsed):,} quarantined")
         check_quarantine_share(parsed, max_quarantine_share)  # before waiting on the labels
         labelled = [f.result() for f in label_futures]
         progress.step("label", f"{len(labelled)} files labelled (specialty, risk)")
-        pool = build_pool(parsed, work, labelled=labelled)
+        pool = build_pool(parsed, work, labelled=labelled, keys=[f.result() for f in key_futures])
         progress.step("pool", f"{pool.records:,} records after dedup")
         decontam = decontaminate(pool, bench_dir, work)
         pool = decontam.pool

@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 from prefect import task
 
@@ -66,35 +67,101 @@ def label_file(parsed: ParsedFile, work_dir: str) -> FileRef:
     return FileRef.of(dest)
 
 
+@task(name="dedup-keys", cache_policy=FILES, persist_result=True)
+def dedup_keys_file(labelled: FileRef, work_dir: str) -> FileRef:
+    """One labelled file's dedup keys (``tasks.quality.dedup.row_keys``: ranking columns, exact-key
+    hash, MinHash band keys) into ``work_dir/dedup-keys``: one task per file, so the text
+    normalisation and shingling fan out like labelling; only the small keys meet in one process."""
+    from tasks.quality.dedup import row_keys
+
+    t0 = time.perf_counter()
+    src = Path(labelled.path)
+    dest = Path(work_dir) / "dedup-keys" / src.name
+    with label_slots():
+        keys = row_keys(pl.scan_parquet(src))
+        write_parquet(keys, dest)
+    log().info("dedup keys of %s: %d rows in %.2fs", src.name, keys.height, time.perf_counter() - t0)
+    return FileRef.of(dest)
+
+
+def gather_rows(paths: list[str], file_idx: np.ndarray, row_idx: np.ndarray, columns: list[str]) -> pl.DataFrame:
+    """Rows ``(file_idx[i], row_idx[i])`` of Parquet files with one schema, in that order.
+
+    Column by column: a file's column is read, its wanted rows taken, and the parts put in order,
+    so besides the result only one column is held at a time (never the files whole)."""
+    picks = [np.flatnonzero(file_idx == i) for i in range(len(paths))]
+    concat_order = np.concatenate(picks) if picks else np.zeros(0, dtype=np.int64)
+    where = np.empty(concat_order.size, dtype=np.int64)  # output row i is concatenated row where[i]
+    where[concat_order] = np.arange(concat_order.size, dtype=np.int64)
+    out = []
+    for c in columns:
+        parts = [pl.read_parquet(path, columns=[c])[c].gather(row_idx[pick])
+                 for path, pick in zip(paths, picks) if pick.size]
+        col = pl.concat(parts, rechunk=False) if parts else pl.read_parquet(paths[0], columns=[c])[c].clear()
+        out.append(col.gather(where))
+        del parts, col
+    return pl.DataFrame(out)
+
+
 @task(name="build-pool", cache_policy=FILES, persist_result=True)
-def build_pool(parsed: list[ParsedFile], work_dir: str, labelled: list[FileRef] | None = None) -> Pool:
-    """Concatenate the labelled files (``labelled``, one per parsed file, from :func:`label_file`;
-    labelled here when None), dedup within and across sources; write pool.parquet."""
-    from tasks.quality.dedup import dedup
+def build_pool(parsed: list[ParsedFile], work_dir: str, labelled: list[FileRef] | None = None,
+               keys: list[FileRef] | None = None) -> Pool:
+    """Dedup the labelled files (``labelled``, one per parsed file, from :func:`label_file`;
+    labelled here when None) within and across sources; write pool.parquet and the dedup
+    quarantine.
+
+    Bounded memory: the survivors are chosen on the files' dedup keys (``keys``, from
+    :func:`dedup_keys_file`; computed here, a file at a time, when None), then the kept and
+    dropped rows are gathered from the files column by column — the pool's texts are held once,
+    never twice, and never with the dropped rows."""
+    from tasks.quality.dedup import _POS, NUM_PERM, QUARANTINE_INPUTS, SEED, decide, digests, quarantine, row_keys
 
     logger = log()
     t0 = time.perf_counter()
-    if labelled is not None:  # labelled[i] is parsed[i] labelled
-        order = sorted(zip(parsed, labelled), key=lambda pl_: (pl_[0].source, pl_[0].relpath))
-        paths = [ref.path for _, ref in order]
-        frame = pl.read_parquet(paths) if paths else S.empty_frame()
-    else:
-        paths = [p.records_file.path for p in sorted(parsed, key=lambda p: (p.source, p.relpath))]
-        frame = label(pl.scan_parquet(paths)).collect() if paths else S.empty_frame()
-    # canonical order: outputs must not depend on which task finished first
-    frame = frame.sort(S.ID)
-    before = frame.height
-    kept, dropped, stats = dedup(frame)
-    del frame  # the whole pool: not held while its deduplicated copy is sorted and written
-    kept = kept.sort(S.ID)
-    if kept.is_empty():
+    if not parsed:
         raise BadFileError(empty_pool_message(parsed))
+    if labelled is None:
+        labelled = [label_file.fn(p, work_dir) for p in parsed]
+    # canonical order of the files, then of the rows (by id): outputs must not depend on which
+    # task finished first
+    order = sorted(range(len(parsed)), key=lambda i: (parsed[i].source, parsed[i].relpath))
+    paths = [labelled[i].path for i in order]
+    frames = [pl.read_parquet(keys[i].path) if keys is not None else row_keys(pl.scan_parquet(labelled[i].path))
+              for i in order]
+    table = pl.concat([
+        f.with_columns(pl.lit(n, dtype=pl.UInt32).alias("__file"), pl.int_range(f.height, dtype=pl.UInt32).alias("__row"))
+        for n, f in enumerate(frames)
+    ]).sort(S.ID, maintain_order=True)
+    del frames
+    before = table.height
+    t1 = time.perf_counter()
+    file_of, row_of = table["__file"].to_numpy(), table["__row"].to_numpy()
+
+    def digests_of(pos: np.ndarray) -> np.ndarray:
+        """The MinHash digests of rows ``pos`` of the key table, from their files' questions."""
+        questions = gather_rows(paths, file_of[pos], row_of[pos], [S.QUESTION])[S.QUESTION]
+        return digests(questions, num_perm=NUM_PERM, seed=SEED)
+
+    kept_pos, reasons, stats = decide(table.drop("__file", "__row"), digests_of)
+    stats["seed"] = SEED
+    del table
+    if kept_pos.is_empty():
+        raise BadFileError(empty_pool_message(parsed))
+    t2 = time.perf_counter()
     out = Path(work_dir)
+    cols = pl.read_parquet_schema(paths[0]).names()
+    drop_pos = reasons[_POS].to_numpy()
+    dropped = gather_rows(paths, file_of[drop_pos], row_of[drop_pos], [c for c in QUARANTINE_INPUTS if c in cols])
+    dup = write_parquet(quarantine(dropped.with_columns(reasons[S.REASON])).cast(S.QUARANTINE_SCHEMA),
+                        out / "dedup.quarantine.parquet")
+    del dropped
+    kept_idx = kept_pos.to_numpy()
+    kept = gather_rows(paths, file_of[kept_idx], row_of[kept_idx], cols)
     pool = write_parquet(kept, out / "pool.parquet")
-    dup = write_parquet(dropped.cast(S.QUARANTINE_SCHEMA), out / "dedup.quarantine.parquet")
     logger.info(
-        "pool: %d records -> %d after dedup (%s) in %.2fs",
+        "pool: %d records -> %d after dedup (%s) in %.2fs (keys %.2fs, decide %.2fs, gather + write %.2fs)",
         before, kept.height, ", ".join(f"{k}={v}" for k, v in stats.items()), time.perf_counter() - t0,
+        t1 - t0, t2 - t1, time.perf_counter() - t2,
     )
     return Pool(pool_file=FileRef.of(pool), dedup_quarantine_file=FileRef.of(dup), before_dedup=before,
                 records=kept.height, dedup=stats)
