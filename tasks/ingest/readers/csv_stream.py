@@ -170,8 +170,9 @@ def iter_csv(
             skip = np.array(sorted(i for i in ahead if i >= row), dtype=np.int64)
             index = np.arange(row, row + n + len(skip), dtype=np.int64)
             index = index[~np.isin(index, skip)][:n]
-            frame = conform(frame, schema).with_columns(pl.Series(SOURCE_ROW, index, dtype=pl.Int64))
-            frame = frame.select([SOURCE_ROW, *schema])
+            if frame.schema != schema:  # pyarrow gave the requested text columns in order: nothing to cast
+                frame = conform(frame, schema)
+            frame = pl.Series(SOURCE_ROW, index, dtype=pl.Int64).to_frame().hstack(frame)
             row = int(index[-1]) + 1 if n else row
             ahead[:] = [i for i in ahead if i >= row]
             quarantine = _bad_rows(path, bad)
@@ -207,6 +208,8 @@ def _check_header(path: Path, schema: dict[str, pl.DataType], encoding: str) -> 
 
 
 def _bad_rows(path: Path, bad: list[tuple[int | None, str]]) -> pl.DataFrame:
+    if not bad:  # nearly every batch: no frame built from empty lists
+        return no_quarantine()
     return quarantine_frame(path, [b[0] for b in bad], ["csv_field_count"] * len(bad), [b[1] for b in bad])
 
 
