@@ -28,20 +28,38 @@ _OPENCC_SEP = "\ue000"  # private-use character between strings joined for one O
 _OPENCC_BATCH = 20_000
 
 
-def normalise(expr: pl.Expr, *, simplified: bool = False) -> pl.Expr:
+def normalise(expr: pl.Expr | pl.Series, *, simplified: bool = False) -> pl.Expr | pl.Series:
     """NFKC, lowercase, whitespace runs collapsed to one space and stripped; null -> "".
 
     ``simplified`` also converts traditional to simplified Chinese (OpenCC ``t2s``, run only on
     the unique strings that contain a Chinese character).
     """
-    out = (
-        expr.fill_null("")
-        .str.normalize("NFKC")
-        .str.to_lowercase()
-        .str.replace_all(r"\s+", " ")
-        .str.strip_chars()
-    )
+    if isinstance(expr, pl.Series):  # a Series works too, as with the Expr methods it once chained
+        out = _normalise_series(expr)
+        return _t2s_series(out) if simplified else out
+    out = expr.map_batches(_normalise_series, return_dtype=pl.String, is_elementwise=True)
     return out.map_batches(_t2s_series, return_dtype=pl.String) if simplified else out
+
+
+def _normalise_series(s: pl.Series) -> pl.Series:
+    """:func:`normalise` (without ``simplified``) of a Series, step by step on materialised columns.
+
+    NFKC leaves ASCII unchanged, and collapsing whitespace runs changes only a row with a
+    whitespace character other than " " or two in a row: each of those passes runs on the rows it
+    can change while the others see "" (90k bench questions: ~0.63 -> ~0.57 CPU s)."""
+    t = pl.col("t")
+    frame = pl.DataFrame({"t": s.cast(pl.String).fill_null("")})
+    frame = frame.with_columns((t.str.len_bytes() != t.str.len_chars()).alias("m"))
+    frame = frame.select(_only_where(pl.col("m"), t, lambda x: x.str.normalize("NFKC")).str.to_lowercase().alias("t"))
+    frame = frame.with_columns(t.str.contains(r"[^\S ]|  ").alias("m"))
+    frame = frame.select(_only_where(pl.col("m"), t, lambda x: x.str.replace_all(r"\s+", " ")).str.strip_chars())
+    return frame.to_series().alias(s.name)
+
+
+def _only_where(cond: pl.Expr, text: pl.Expr, step) -> pl.Expr:
+    """``step(text)`` on the rows where ``cond`` holds, ``text`` elsewhere; ``step`` itself sees
+    "" on the other rows, so its cost follows the share of rows it can change."""
+    return pl.when(cond).then(step(pl.when(cond).then(text).otherwise(pl.lit("")))).otherwise(text)
 
 
 def normalise_str(text: str | None) -> str:

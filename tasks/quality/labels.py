@@ -153,7 +153,10 @@ SPECIALTY_VERSION: str = _HEADER.get("meta", {}).get("specialty_version", "untra
 
 
 def _matched_text(names: list[str]) -> pl.Expr:
-    """The text labels are computed on: question plus the user turns of history."""
+    """The text labels are computed on: question plus the user turns of history (the column
+    ``labels.label`` materialises once, when present)."""
+    if _TEXT in names:
+        return pl.col(_TEXT)
     question = pl.col(schema.QUESTION).fill_null("")
     if schema.HISTORY not in names:
         return question
@@ -515,8 +518,13 @@ def label(lf: pl.LazyFrame) -> pl.LazyFrame:
     heads = ["specialty", "risk"]
     # the normalised, masked text both rule passes read, computed once (NFKC + OpenCC + masks:
     # ~2 s of the ~7 s of rules per 90k rows)
+    lf = lf.with_columns(_matched_text(names).alias(_TEXT))
+    names = [*names, _TEXT]
     with_z = _with_scores(lf, names, heads).with_columns(_masked(names).alias(_MASKED))
-    return label_risk(label_specialty(with_z)).drop([_MASKED, *(_zcol(h) for h in heads)], strict=False)
+    return label_risk(label_specialty(with_z)).drop([_TEXT, _MASKED, *(_zcol(h) for h in heads)], strict=False)
+
+
+_TEXT = "__matched_text"
 
 
 _MASKED = "__masked_text"

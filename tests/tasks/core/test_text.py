@@ -41,3 +41,16 @@ def test_simplified_converts_only_chinese_strings_and_keeps_order():
     assert text._t2s_series(s).to_list() == ["怀孕", "x\ue000怀孕", "plain", None, "怀孕"]
     out = pl.select(text.normalise(pl.lit("醫院 ＡＢ"), simplified=True)).item()
     assert out == "医院 ab"
+
+
+def test_normalise_fast_paths_equal_the_full_passes():
+    """NFKC skipped on ASCII rows and whitespace collapsing skipped where nothing would change:
+    the same strings as NFKC -> lowercase -> collapse -> strip on every row."""
+    texts = ["  A\tb  ", "ｆｕｌｌ　ｗｉｄｔｈ", None, "", "x\u00a0y", "a\u2028b", "ΣΑΣ", "ﬁ", "a  b", " lead",
+             "trail ", "İ", "\n", "中\u3000文", "plain ascii", "Ⅱ型 10⁹/L", "e\u0301"]
+    frame = pl.DataFrame({"q": texts}, schema={"q": pl.String})
+    full = frame.select(pl.col("q").fill_null("").str.normalize("NFKC").str.to_lowercase()
+                        .str.replace_all(r"\s+", " ").str.strip_chars()).to_series()
+    got = frame.select(text.normalise(pl.col("q"))).to_series()
+    assert got.to_list() == full.to_list()
+    assert got.to_list()[:2] == ["a b", "full width"]
