@@ -6,6 +6,7 @@ Suites and thresholds: expectations/prepare.py; how to read and tune them: docs/
 
 from __future__ import annotations
 
+import copy
 import shutil
 import time
 from pathlib import Path
@@ -22,23 +23,30 @@ from tasks.export.records import has_reasoning, output_expr
 
 GATE_COLUMNS = [S.ID, S.SOURCE, S.LANGUAGE, S.QUESTION, S.ANSWER, S.RISK_LEVEL]
 DOCS_SITE = "medprep"
+# records per Great Expectations batch of the per-row expectations: bounds the gate's pandas
+# frame (and GE's copies of it) whatever the pool's size; figures in docs/gates.md
+BATCH_ROWS = 20_000
+
+
+def gate_exprs(names: list[str]) -> list[pl.Expr]:
+    """The gate columns as expressions on a frame with columns ``names``: see :func:`gate_frame`."""
+    from expectations.prepare import HAS_REFERENCE, REASONING_CHARS, THINK_OUTPUT
+    from tasks.sample import SPLIT, verifiable_expr
+
+    return [
+        *(pl.col(c) for c in GATE_COLUMNS),
+        *([pl.col(SPLIT)] if SPLIT in names else []),
+        pl.when(has_reasoning()).then(output_expr()).otherwise(None).alias(THINK_OUTPUT),
+        pl.col(S.REASONING).str.len_chars().alias(REASONING_CHARS),
+        pl.when(verifiable_expr(names)).then(True).otherwise(None).alias(HAS_REFERENCE),
+    ]
 
 
 def gate_frame(frame: pl.LazyFrame) -> pl.DataFrame:
     """Only the columns the suites read, plus ``think_output`` (null where there is no reasoning),
     ``reasoning_chars`` and ``has_reference`` (true where a record has a verifiable ground truth, else null); the
     sample's ``split`` when the frame has one."""
-    from expectations.prepare import HAS_REFERENCE, REASONING_CHARS, THINK_OUTPUT
-    from tasks.sample import SPLIT, verifiable_expr
-
-    names = frame.collect_schema().names()
-    return frame.select(
-        *GATE_COLUMNS,
-        *([SPLIT] if SPLIT in names else []),
-        pl.when(has_reasoning()).then(output_expr()).otherwise(None).alias(THINK_OUTPUT),
-        pl.col(S.REASONING).str.len_chars().alias(REASONING_CHARS),
-        pl.when(verifiable_expr(names)).then(True).otherwise(None).alias(HAS_REFERENCE),
-    ).collect()
+    return frame.select(gate_exprs(frame.collect_schema().names())).collect()
 
 
 def _site_config(base_directory: Path) -> dict:
@@ -64,17 +72,159 @@ def build_docs(ctx, docs_dir: str | Path) -> FileRef:
     return FileRef.of(dest / "index.html")
 
 
+def per_row(expectation) -> bool:
+    """True for an expectation that holds record by record (a column map expectation other than
+    uniqueness): it can be checked batch by batch and its counts summed. The others (uniqueness,
+    shares, distinct counts, row counts, ...) are about the whole frame."""
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.expectation import ColumnMapExpectation
+
+    return isinstance(expectation, ColumnMapExpectation) and not isinstance(expectation, gxe.ExpectColumnValuesToBeUnique)
+
+
+def _columns(expectations: list) -> list[str]:
+    """The columns the expectations read, and ``id`` (GE names failing records by it)."""
+    cols = [S.ID]
+    for e in expectations:
+        kw = e.configuration.kwargs
+        for c in [kw.get("column"), kw.get("column_A"), kw.get("column_B"), *(kw.get("column_list") or [])]:
+            if c and c not in cols:
+                cols.append(c)
+    return cols
+
+
+def _frames(frame, columns: list[str], batch_rows: int | None):
+    """``columns`` of the gate frame of ``frame`` as pandas frames of at most ``batch_rows`` records
+    (all at once when None), in record order; at least one frame (empty when there are no records).
+
+    ``frame``: a Parquet file of records (its gate columns are computed batch by batch from the raw
+    columns they need, read in batches: the whole file's texts are never in memory), a gate frame
+    (Polars, lazy or not) or a pandas one."""
+    import pandas as pd
+
+    if isinstance(frame, (str, Path)):
+        import pyarrow.parquet as pq
+
+        with pq.ParquetFile(frame, buffer_size=1 << 20) as pf:
+            names = pf.schema_arrow.names
+            exprs = [e for e in gate_exprs(names) if e.meta.output_name() in columns]
+            exprs.sort(key=lambda e: columns.index(e.meta.output_name()))
+            raw = [c for c in names if c in {r for e in exprs for r in e.meta.root_names()}]
+            size = batch_rows or max(pf.metadata.num_rows, 1)
+            # one row group at a time: pyarrow's reader over the whole file keeps every row group it
+            # has read alive until the end (1 GB of buffers at 1x), one group's reader does not
+            for group in range(pf.num_row_groups):
+                for batch in pf.iter_batches(batch_size=size, columns=raw, row_groups=[group]):
+                    # no reference kept here while the caller validates: the batch's frames go with it
+                    box = [pl.from_arrow(batch).select(exprs).to_pandas()]
+                    del batch
+                    yield box.pop()
+            if not pf.num_row_groups or not pf.metadata.num_rows:
+                yield pl.from_arrow(pf.schema_arrow.empty_table().select(raw)).select(exprs).to_pandas()
+        return
+    if isinstance(frame, pl.LazyFrame):
+        frame = frame.collect()
+    step = batch_rows or max(len(frame), 1)
+    for off in range(0, max(len(frame), 1), step):
+        part = frame[off:off + step]
+        yield part[columns] if isinstance(frame, pd.DataFrame) else part.select(columns).to_pandas()
+
+
+def _whole(frame, columns: list[str]):
+    """``columns`` of the whole gate frame of ``frame`` (see :func:`_frames`), as one pandas frame."""
+    if isinstance(frame, (str, Path)):
+        lazy = pl.scan_parquet(Path(frame))
+        exprs = {e.meta.output_name(): e for e in gate_exprs(lazy.collect_schema().names())}
+        return lazy.select([exprs[c] for c in columns if c in exprs]).collect().to_pandas()
+    return next(_frames(frame, columns, None))
+
+
+def _combine(evrs: list, result_format: dict):
+    """One expectation's results on consecutive batches -> its result on their union, as GE
+    reports it on the whole: counts summed, percents and ``success`` (``mostly``) recomputed on the
+    totals with GE's own functions, the unexpected values (and ids) concatenated in record order
+    and capped as GE caps them."""
+    from great_expectations.expectations.expectation import _format_map_output, _mostly_success
+    from great_expectations.expectations.expectation_configuration import parse_result_format
+
+    failed = [e for e in evrs if e.exception_info and e.exception_info.get("raised_exception")]
+    if len(evrs) == 1 or failed:
+        return (failed or evrs)[0]
+    res = [e.result or {} for e in evrs]
+    total = sum(r.get("element_count") or 0 for r in res)
+    missing = None if any(r.get("missing_count") is None for r in res) else sum(r["missing_count"] for r in res)
+    unexpected = sum(r.get("unexpected_count") or 0 for r in res)
+    considered = total if missing is None else total - missing  # GE: not-null counts every row
+    mostly = evrs[0].expectation_config.kwargs.get("mostly", 1)
+    success = considered == 0 or _mostly_success(considered, unexpected, mostly)
+
+    def joined(key: str) -> list | None:
+        full = f"unexpected_{key}" if all(f"unexpected_{key}" in r for r in res) else f"partial_unexpected_{key}"
+        return [v for r in res for v in (r.get(full) or [])]
+
+    fmt = parse_result_format(result_format)
+    out = _format_map_output(
+        result_format=fmt, success=success, element_count=total,
+        nonnull_count=None if missing is None else considered, unexpected_count=unexpected,
+        unexpected_list=joined("list"), unexpected_index_list=joined("index_list"), unexpected_rows=None,
+        unexpected_index_query=None, unexpected_index_column_names=fmt.get("unexpected_index_column_names"),
+    )
+    combined = copy.deepcopy(evrs[0])
+    combined.success, combined.result = out["success"], out.get("result", {})
+    return combined
+
+
+def _run_batches(frame, suite, batch_def, fmt: dict, batch_rows: int | None) -> tuple[list, tuple]:
+    """The suite's per-row expectations on each batch of ``frame``, the others on its whole
+    columns -> (one combined result per expectation in suite order, (first batch's suite result,
+    its batch id))."""
+    import great_expectations as gx
+    from great_expectations.validator.v1_validator import Validator
+
+    rows_at = [i for i, e in enumerate(suite.expectations) if per_row(e)]
+    whole_at = [i for i, e in enumerate(suite.expectations) if not per_row(e)]
+    by_index: dict[int, list] = {i: [] for i in range(len(suite.expectations))}
+    first = None
+    # GE has no Polars backend: pandas only inside the gate, one bounded frame at a time
+    for at, frames in ((rows_at, lambda cols: _frames(frame, cols, batch_rows)),
+                       (whole_at, lambda cols: iter([_whole(frame, cols)]))):
+        if not at:
+            continue
+        part = gx.ExpectationSuite(name=suite.name, expectations=[copy.copy(suite.expectations[i]) for i in at])
+        for df in frames(_columns(part.expectations)):
+            validator = Validator(batch_definition=batch_def, batch_parameters={"dataframe": df}, result_format=fmt)
+            result = validator.validate_expectation_suite(part)
+            first = first or (result, validator.active_batch_id)
+            for i, evr in zip(at, result.results):
+                by_index[i].append(evr)
+            del df, validator, result
+    return [_combine(by_index[i], fmt) for i in range(len(suite.expectations))], first
+
+
 def validate(frame, suite_name: str | None = None, expectations: list | None = None,
-             docs_dir: str | Path | None = None, ids: bool = False) -> list[dict] | tuple[list[dict], FileRef]:
-    """Run the suite on a frame (Polars, or already converted to pandas) with GE's pandas backend
-    -> one result dict per expectation;
+             docs_dir: str | Path | None = None, ids: bool = False,
+             batch_rows: int | None = BATCH_ROWS) -> list[dict] | tuple[list[dict], FileRef]:
+    """Run the suite on a frame with GE's pandas backend -> one result dict per expectation;
     with ``docs_dir`` also build the HTML Data Docs there -> (rows, its index.html).
+
+    ``frame``: a Parquet file of records, or a gate frame (Polars or pandas): see :func:`_frames`.
+    Per-row expectations (:func:`per_row`) run on batches of ``batch_rows`` records (None: one
+    batch), their results combined (:func:`_combine`) into what GE reports on the whole; the
+    others run once on the whole frame's columns they read (small ones: ids, labels, flags).
+    One GE context and suite serve every batch; the Data Docs show one validation result with
+    the combined results, as if the suite had run on the whole frame.
 
     ``ids``: also list every failing record's id (``unexpected_ids``; GE's COMPLETE result format),
     for callers that act per record (the chain stage, tasks/model/chain.py)."""
+    import datetime
+
     import great_expectations as gx  # 5-9 s import: only here
-    import pandas as pd
+    from great_expectations.core import ExpectationSuiteValidationResult, RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
 
     from expectations import prepare as suite_mod
 
@@ -87,25 +237,46 @@ def validate(frame, suite_name: str | None = None, expectations: list | None = N
         .add_batch_definition_whole_dataframe("all")
     )
     suite = ctx.suites.add_or_update(
-        gx.ExpectationSuite(name=suite_name, expectations=expectations or suite_mod.expectations())
+        # copies: the caller's expectations stay unbound, so the same list can be validated again
+        gx.ExpectationSuite(name=suite_name, expectations=[copy.copy(e) for e in expectations or suite_mod.expectations()])
     )
-    vd = ctx.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=f"{suite_name} gate", data=batch_def, suite=suite)
-    )
-    # GE has no Polars backend: pandas only inside the gate
-    result = vd.run(
-        batch_parameters={"dataframe": frame if isinstance(frame, pd.DataFrame) else frame.to_pandas()},
-        result_format={"result_format": "COMPLETE" if ids else "SUMMARY", "unexpected_index_column_names": [S.ID]},
-    )
-    rows = _rows(result, ids)
+    fmt = {"result_format": "COMPLETE" if ids else "SUMMARY", "unexpected_index_column_names": [S.ID]}
+    # GE hashes every pandas batch for a "fingerprint" batch marker (a fifth of the gate's CPU);
+    # one batch's fingerprint would not describe the stage: not computed (validation unchanged)
+    from great_expectations.execution_engine import pandas_execution_engine as engine
+
+    threshold, engine.HASH_THRESHOLD = engine.HASH_THRESHOLD, 0
+    try:
+        evrs, first = _run_batches(frame, suite, batch_def, fmt, batch_rows)
+    finally:
+        engine.HASH_THRESHOLD = threshold
+    rows = _rows(evrs, ids)
     if docs_dir is None:
         return rows
+    # the combined result, stored as ValidationDefinition.run stores one, for the Data Docs
+    run_id = RunIdentifier(run_time=datetime.datetime.now(datetime.UTC))
+    ok = sum(e.success for e in evrs)
+    combined = ExpectationSuiteValidationResult(
+        success=ok == len(evrs), results=evrs, suite_name=suite_name,
+        statistics={"evaluated_expectations": len(evrs), "successful_expectations": ok,
+                    "unsuccessful_expectations": len(evrs) - ok,
+                    "success_percent": 100 * ok / len(evrs) if evrs else None},
+        meta={**first[0].meta, "run_id": run_id, "validation_time": run_id.run_time,
+              "batch_parameters": {"dataframe": f"records in batches of {batch_rows or 'all'}"}},
+    )
+    suite_id = ExpectationSuiteIdentifier(name=suite_name)
+    ctx.validation_results_store.store_validation_results(
+        suite_validation_result=combined,
+        suite_validation_result_identifier=ValidationResultIdentifier(
+            batch_identifier=first[1], expectation_suite_identifier=suite_id, run_id=run_id),
+        expectation_suite_identifier=suite_id,
+    )
     return rows, build_docs(ctx, docs_dir)
 
 
-def _rows(result, ids: bool = False) -> list[dict]:
+def _rows(results: list, ids: bool = False) -> list[dict]:
     rows = []
-    for r in result.results:
+    for r in results:
         cfg = r.expectation_config
         res = r.result or {}
         column = cfg.kwargs.get("column")
@@ -160,18 +331,18 @@ def run_gate(path: str, stage: str = "pool", docs_dir: str | None = None,
 
     logger = log()
     t0 = time.perf_counter()
-    # converted once, and the Polars frame let go, so the two copies are not both held while GE runs
-    frame = gate_frame(pl.scan_parquet(Path(path))).to_pandas()
     suite = suite_mod.SUITES[stage]
     exps = suite_mod.expectations(stage, min_reference_share)
     docs = None
+    # the file itself: validate reads it in bounded batches (BATCH_ROWS records)
     if docs_dir:
-        rows, docs = validate(frame, suite, exps, docs_dir=docs_dir)
+        rows, docs = validate(path, suite, exps, docs_dir=docs_dir)
     else:
-        rows = validate(frame, suite, exps)
+        rows = validate(path, suite, exps)
     rows = [{**r, "stage": stage} for r in rows]
     ok = sum(r["success"] for r in rows)
-    logger.info("gate %s: %d/%d expectations passed on %d records in %.2fs", stage, ok, len(rows), len(frame),
+    records = pl.scan_parquet(path).select(pl.len()).collect().item()
+    logger.info("gate %s: %d/%d expectations passed on %d records in %.2fs", stage, ok, len(rows), records,
                 time.perf_counter() - t0)
     if ok < len(rows):
         raise GateFailedError(failure_message(rows, stage, docs.path if docs else None))

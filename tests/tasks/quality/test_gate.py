@@ -100,3 +100,62 @@ def test_malformed_think_block_fails():
     rows = validate(gate_frame(bad.lazy()))
     think = [r for r in rows if r["column"] == "think_output"][0]
     assert not think["success"] and think["unexpected_count"] == 1
+
+
+def _strip(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "stage"} for r in rows]
+
+
+def test_batches_of_three_give_the_whole_frame_results():
+    """Bad records in the first, a middle and the last batch, a duplicate id across batches and a
+    `mostly` that one batch fails but the whole passes: batches of 3 report what one batch does."""
+    import great_expectations.expectations as gxe
+
+    from expectations.prepare import expectations
+
+    n = 10
+    bad = frame(12).head(n).with_columns(
+        pl.when(pl.col(S.ID).is_in(["id0", "id5", "id9"])).then(pl.lit("")).otherwise(pl.col(S.ANSWER)).alias(S.ANSWER),
+        pl.when(pl.col(S.ID) == "id8").then(pl.lit("id1")).otherwise(pl.col(S.ID)).alias(S.ID),
+        pl.when(pl.col(S.ID) == "id4").then(None)
+        .when(pl.col(S.ID) == "id2").then(pl.lit("question two?"))  # 13 characters
+        .otherwise(pl.col(S.QUESTION)).alias(S.QUESTION),
+    )
+    gf = gate_frame(bad.lazy())
+    whole = validate(gf, "medprep.pool", expectations("pool"), batch_rows=None)
+    batched = validate(gf, "medprep.pool", expectations("pool"), batch_rows=3)
+    assert batched == whole
+    by = {(r["expectation"], r["column"]): r for r in batched}
+    answer = by[("expect_column_value_lengths_to_be_between", S.ANSWER)]
+    assert not answer["success"] and answer["unexpected_count"] == 3
+    assert [e.split(":")[0] for e in answer["examples"]] == ["id0", "id5", "id9"]  # record order, across batches
+    assert not by[("expect_column_values_to_be_unique", S.ID)]["success"]  # id1 in batches 1 and 3
+    assert by[("expect_column_values_to_not_be_null", S.QUESTION)]["unexpected_count"] == 1
+    # `mostly` decides on the summed counts: 1 too-long question (id2) of the 9 present passes
+    # 0.8 on the whole (8/9) though its batch alone fails it (2/3); with mostly 1 it fails
+    mostly = [gxe.ExpectColumnValueLengthsToBeBetween(column=S.QUESTION, min_value=1, max_value=11, mostly=0.8),
+              gxe.ExpectColumnValuesToMatchRegex(column=S.QUESTION, regex=r"^question \d\?$")]
+    rows = validate(gf, "medprep.pool", mostly, batch_rows=3)
+    assert rows == validate(gf, "medprep.pool", mostly, batch_rows=None)
+    assert rows[0]["success"] and rows[0]["unexpected_count"] == 1
+    assert not rows[1]["success"] and rows[1]["unexpected_count"] == 1
+
+
+@pytest.mark.parametrize("bad_id", [None, "id9"])
+def test_pool_file_in_batches_fails_on_a_bad_record_in_the_last_batch(tmp_path, monkeypatch, bad_id):
+    from tasks.quality import gate as gate_mod
+
+    monkeypatch.setattr(gate_mod, "BATCH_ROWS", 3)  # 10 records: batches of 3, 3, 3 and 1
+    pool = frame(12).head(10).with_columns(
+        pl.when(pl.col(S.ID) == (bad_id or "")).then(pl.lit("<think>x</think>")).otherwise(pl.col(S.ANSWER)).alias(S.ANSWER))
+    path = write_parquet(pool, tmp_path / "pool.parquet")
+    if bad_id is None:
+        gate = run_gate.fn(str(path), docs_dir=str(tmp_path / "docs"))
+        assert all(r["success"] for r in gate.rows)
+        assert _strip(gate.rows) == validate(gate_frame(pool.lazy()), "medprep.pool", batch_rows=None)
+        # the Data Docs hold one validation result for the stage, not one per batch
+        assert len(list((tmp_path / "docs" / "validations").rglob("*.html"))) == 1
+        return
+    with pytest.raises(GateFailedError) as err:
+        run_gate.fn(str(path), docs_dir=str(tmp_path / "docs"))
+    assert "expect_column_values_to_not_match_regex(answer): 1 unexpected" in str(err.value) and "id9" in str(err.value)
