@@ -309,6 +309,31 @@ def _required(items: list) -> frozenset[str] | None:
     return best[1] if best else None
 
 
+def _rust_only_class(pattern: str) -> bool:
+    """True when a character class holds a nested class, a POSIX class or a set operation
+    (``[a[b]]``, ``[[:alpha:]]``, ``&&`` / ``--`` / ``~~``): Rust syntax Python's parser would
+    misread as literal characters."""
+    in_class, i = False, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            if c == "[" or pattern[i:i + 2] in ("&&", "--", "~~"):
+                return True
+            if c == "]" and pattern[i - 1] not in "[^":
+                in_class = False
+        elif c == "[":
+            in_class = True
+            if pattern[i + 1:i + 2] == "^":
+                i += 1
+            if pattern[i + 1:i + 2] == "]":  # a leading "]" is a literal
+                i += 1
+        i += 1
+    return False
+
+
 @functools.cache
 def regex_anchors(pattern: str) -> tuple[str, ...]:
     """Literals one of which every match of ``pattern`` contains, or () when there is no strong
@@ -319,7 +344,7 @@ def regex_anchors(pattern: str) -> tuple[str, ...]:
     groups, alternations, ``?`` and repeats of at least one are read; classes, ``.`` and
     unbounded parts just end a run. Case-insensitive flags give (): the text is lowercased but the
     literals would not be."""
-    if re.search(r"\\[<>pPxzAQ]|\\b\{", pattern.replace(r"(?-u:\b)", "")):
+    if re.search(r"\\[<>pPxzAQ]|\\b\{", pattern.replace(r"(?-u:\b)", "")) or _rust_only_class(pattern):
         return ()
     try:
         with warnings.catch_warnings():

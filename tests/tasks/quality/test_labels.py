@@ -319,7 +319,8 @@ def test_regex_anchors(pattern, anchors):
     assert labels.regex_anchors(pattern) == anchors
 
 
-@pytest.mark.parametrize("pattern", ["(?i)chest pain", "[a-z]+itis", "mg|dose", r"\p{Han}+", "a(b", "孕[0-9]+"])
+@pytest.mark.parametrize("pattern", ["(?i)chest pain", "[a-z]+itis", "mg|dose", r"\p{Han}+", "a(b", "孕[0-9]+",
+                                     "x[[:alpha:]]yzzzz", "[a[b]]cdefgh", "[a-z&&[^x]]hello"])
 def test_regex_without_strong_anchors_runs_on_every_row(pattern):
     assert labels.regex_anchors(pattern) == ()
 
