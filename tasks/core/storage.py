@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,6 +52,19 @@ def write_text(dest: Path, text: str) -> Path:
 def write_parquet(frame: pl.DataFrame, dest: Path) -> Path:
     """Write a frame to Parquet atomically."""
     return write_atomic(dest, lambda p: frame.write_parquet(p, **PARQUET_OPTS))
+
+
+def write_parquet_groups(groups: Callable[[], Iterator[pl.DataFrame]], schema: pl.Schema, dest: Path,
+                         rows: int) -> Path:
+    """Write Parquet atomically from ``groups()``, frames of ``rows`` rows (the last may be
+    shorter), each one row group, streamed: the writer holds about one group, where
+    ``write_parquet`` encodes ~130k-row groups and held ~2.5x the frame on top of it (0.9 GB for
+    a 365 MB pool). The bytes depend only on the frames and ``rows`` (each group fed as one frame;
+    checked with 1, 2 and 4 Polars threads)."""
+    from polars.io.plugins import register_io_source
+
+    source = register_io_source(lambda with_columns, predicate, n_rows, batch_size: groups(), schema=schema)
+    return write_atomic(dest, lambda p: source.sink_parquet(p, row_group_size=rows, **PARQUET_OPTS))
 
 
 def write_ndjson(frame: pl.DataFrame, dest: Path) -> Path:

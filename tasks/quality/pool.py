@@ -16,7 +16,7 @@ from tasks.core.caching import FILES
 from tasks.core.errors import BadFileError
 from tasks.core.logs import log
 from tasks.core.results import FileRef, ParsedFile, Pool
-from tasks.core.storage import write_parquet
+from tasks.core.storage import write_parquet, write_parquet_groups
 
 
 def label(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -25,6 +25,9 @@ def label(frame: pl.LazyFrame) -> pl.LazyFrame:
 
     return label_both(frame)
 
+
+# pool.parquet's row groups: the writer holds about one group while encoding (docs/dedup.md)
+POOL_ROW_GROUP = 32_768
 
 # label tasks computing at once in one process: the labeller is vectorised and multi-threaded
 # itself, so more files at once only add their frames and temporaries to the peak memory (all
@@ -84,23 +87,48 @@ def dedup_keys_file(labelled: FileRef, work_dir: str) -> FileRef:
     return FileRef.of(dest)
 
 
-def gather_rows(paths: list[str], file_idx: np.ndarray, row_idx: np.ndarray, columns: list[str]) -> pl.DataFrame:
-    """Rows ``(file_idx[i], row_idx[i])`` of Parquet files with one schema, in that order.
-
-    Column by column: a file's column is read, its wanted rows taken, and the parts put in order,
-    so besides the result only one column is held at a time (never the files whole)."""
-    picks = [np.flatnonzero(file_idx == i) for i in range(len(paths))]
-    concat_order = np.concatenate(picks) if picks else np.zeros(0, dtype=np.int64)
-    where = np.empty(concat_order.size, dtype=np.int64)  # output row i is concatenated row where[i]
-    where[concat_order] = np.arange(concat_order.size, dtype=np.int64)
+def _file_major(paths: list[str], picks: list[np.ndarray], rows: list[np.ndarray], columns: list[str]) -> pl.DataFrame:
+    """Rows ``rows[i]`` of file ``paths[i]``, file after file, read a column of one file at a time
+    (each result column keeps one chunk per file: nothing is copied to join them)."""
     out = []
     for c in columns:
-        parts = [pl.read_parquet(path, columns=[c])[c].gather(row_idx[pick])
-                 for path, pick in zip(paths, picks) if pick.size]
-        col = pl.concat(parts, rechunk=False) if parts else pl.read_parquet(paths[0], columns=[c])[c].clear()
-        out.append(col.gather(where))
-        del parts, col
+        parts = [pl.read_parquet(path, columns=[c])[c].gather(r) for path, pick, r in zip(paths, picks, rows) if pick.size]
+        out.append(pl.concat(parts, rechunk=False) if parts else pl.read_parquet(paths[0], columns=[c])[c].clear())
+        del parts
     return pl.DataFrame(out)
+
+
+def _plan(n_files: int, file_idx: np.ndarray, row_idx: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+    """Per file, which of the wanted rows it holds (``picks``) and their row numbers; and ``where``:
+    wanted row i is row ``where[i]`` of the file-major frame."""
+    picks = [np.flatnonzero(file_idx == i) for i in range(n_files)]
+    concat_order = np.concatenate(picks) if picks else np.zeros(0, dtype=np.int64)
+    where = np.empty(concat_order.size, dtype=np.int64)
+    where[concat_order] = np.arange(concat_order.size, dtype=np.int64)
+    return picks, [row_idx[p] for p in picks], where
+
+
+def gather_rows(paths: list[str], file_idx: np.ndarray, row_idx: np.ndarray, columns: list[str]) -> pl.DataFrame:
+    """Rows ``(file_idx[i], row_idx[i])`` of Parquet files with one schema, in that order; only the
+    wanted rows of the wanted columns are held (never the files whole)."""
+    picks, rows, where = _plan(len(paths), file_idx, row_idx)
+    return _file_major(paths, picks, rows, columns).gather(where)
+
+
+def write_rows(paths: list[str], file_idx: np.ndarray, row_idx: np.ndarray, columns: list[str], dest: Path,
+               group: int) -> int:
+    """:func:`gather_rows` written to Parquet in row groups of ``group`` rows, without the ordered
+    copy: the wanted rows are held once (file after file) and each row group is gathered from
+    them as the writer asks for it. Returns the number of rows."""
+    picks, rows, where = _plan(len(paths), file_idx, row_idx)
+    held = _file_major(paths, picks, rows, columns)
+
+    def groups():
+        for lo in range(0, where.size, group):
+            yield held.gather(where[lo : lo + group])
+
+    write_parquet_groups(groups, held.schema, dest, group)
+    return where.size
 
 
 @task(name="build-pool", cache_policy=FILES, persist_result=True)
@@ -156,12 +184,11 @@ def build_pool(parsed: list[ParsedFile], work_dir: str, labelled: list[FileRef] 
                         out / "dedup.quarantine.parquet")
     del dropped
     kept_idx = kept_pos.to_numpy()
-    kept = gather_rows(paths, file_of[kept_idx], row_of[kept_idx], cols)
-    pool = write_parquet(kept, out / "pool.parquet")
+    records = write_rows(paths, file_of[kept_idx], row_of[kept_idx], cols, out / "pool.parquet", POOL_ROW_GROUP)
     logger.info(
         "pool: %d records -> %d after dedup (%s) in %.2fs (keys %.2fs, decide %.2fs, gather + write %.2fs)",
-        before, kept.height, ", ".join(f"{k}={v}" for k, v in stats.items()), time.perf_counter() - t0,
+        before, records, ", ".join(f"{k}={v}" for k, v in stats.items()), time.perf_counter() - t0,
         t1 - t0, t2 - t1, time.perf_counter() - t2,
     )
-    return Pool(pool_file=FileRef.of(pool), dedup_quarantine_file=FileRef.of(dup), before_dedup=before,
-                records=kept.height, dedup=stats)
+    return Pool(pool_file=FileRef.of(out / "pool.parquet"), dedup_quarantine_file=FileRef.of(dup), before_dedup=before,
+                records=records, dedup=stats)

@@ -11,7 +11,7 @@ from tasks.core import schema
 from tasks.core.errors import BadFileError
 from tasks.core.results import FileRef, ParsedFile
 from tasks.quality.dedup import dedup, row_keys
-from tasks.quality.pool import build_pool, dedup_keys_file, gather_rows
+from tasks.quality.pool import build_pool, dedup_keys_file, gather_rows, write_rows
 
 LONG_ZH = "我最近三个月经常头痛头晕，晚上睡不好，血压有时候偏高，请问医生这是什么原因，需要做哪些检查"
 LONG_EN = "I have had a dull headache every afternoon for three months and my blood pressure is sometimes high, what tests should I get"
@@ -137,6 +137,25 @@ def test_gather_rows_takes_rows_in_the_asked_order(tmp_path):
     assert got.columns == ["w", "v"]
     assert got["v"].to_list() == ["1-4", "0-2", "1-0", "0-2"] and got["w"].to_list() == [4, 2, 0, 2]
     assert gather_rows(paths, np.array([], dtype=np.int64), np.array([], dtype=np.int64), ["v"]).height == 0
+
+
+def test_write_rows_writes_the_gathered_rows_in_row_groups(tmp_path):
+    import pyarrow.parquet as pq
+
+    frames = _synthetic(n_files=2, rows=25)
+    paths = []
+    for n, f in enumerate(frames):
+        paths.append(str(tmp_path / f"{n}.parquet"))
+        f.write_parquet(paths[-1])
+    rng = np.random.default_rng(1)
+    file_idx, row_idx = rng.integers(0, 2, 30), rng.integers(0, 25, 30)
+    want = gather_rows(paths, file_idx, row_idx, frames[0].columns)
+    assert write_rows(paths, file_idx, row_idx, frames[0].columns, tmp_path / "a.parquet", 7) == 30
+    assert pl.read_parquet(tmp_path / "a.parquet").equals(want)
+    meta = pq.ParquetFile(tmp_path / "a.parquet").metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [7, 7, 7, 7, 2]
+    write_rows(paths, file_idx, row_idx, frames[0].columns, tmp_path / "b.parquet", 7)
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
 
 
 def test_nothing_left_names_the_files(tmp_path):
