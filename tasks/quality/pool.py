@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -28,6 +29,8 @@ def label(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 # pool.parquet's row groups: the writer holds about one group while encoding (docs/dedup.md)
 POOL_ROW_GROUP = 32_768
+# row groups of the per-file parts it is merged from: small, so a slice reads little beyond itself
+PART_GROUP = 4_096
 
 # label tasks computing at once in one process: the labeller is vectorised and multi-threaded
 # itself, so more files at once only add their frames and temporaries to the peak memory (all
@@ -116,18 +119,46 @@ def gather_rows(paths: list[str], file_idx: np.ndarray, row_idx: np.ndarray, col
 
 
 def write_rows(paths: list[str], file_idx: np.ndarray, row_idx: np.ndarray, columns: list[str], dest: Path,
-               group: int) -> int:
-    """:func:`gather_rows` written to Parquet in row groups of ``group`` rows, without the ordered
-    copy: the wanted rows are held once (file after file) and each row group is gathered from
-    them as the writer asks for it. Returns the number of rows."""
+               group: int, scratch: Path) -> int:
+    """:func:`gather_rows` written to Parquet in row groups of ``group`` rows, holding about one
+    file's wanted rows at a time instead of all of them.
+
+    Each file's wanted rows are written, in the wanted order, to a part in ``scratch`` (row groups
+    of :data:`PART_GROUP` rows); the output is then a merge: a row group takes from each part the
+    next slice of rows it holds (a file's rows are contiguous in its part) and interleaves them.
+    Returns the number of rows; ``scratch`` is removed."""
     picks, rows, where = _plan(len(paths), file_idx, row_idx)
-    held = _file_major(paths, picks, rows, columns)
+    schema = pl.scan_parquet(paths[0]).select(columns).collect_schema() if paths else pl.Schema()
+    scratch.mkdir(parents=True, exist_ok=True)
+    parts: list[Path | None] = []
+    try:
+        for i, path in enumerate(paths):
+            if not picks[i].size:
+                parts.append(None)
+                continue
+            held = _file_major([path], [picks[i]], [rows[i]], columns)  # this file's rows, wanted order
+            parts.append(scratch / f"{i}.parquet")
+            write_parquet_groups(lambda h=held: (h.slice(lo, PART_GROUP) for lo in range(0, h.height, PART_GROUP)),
+                                 schema, parts[-1], PART_GROUP)
+            del held
 
-    def groups():
-        for lo in range(0, where.size, group):
-            yield held.gather(where[lo : lo + group])
+        def groups():
+            for lo in range(0, where.size, group):
+                hi = min(lo + group, where.size)
+                pieces = []
+                for pick, part in zip(picks, parts):
+                    a, b = np.searchsorted(pick, [lo, hi]) if part is not None else (0, 0)
+                    if b > a:
+                        pieces.append(pl.scan_parquet(part).slice(int(a), int(b - a)).collect())
+                # the pieces hold the group's rows file after file: put them in the wanted order
+                order = np.argsort(file_idx[lo:hi], kind="stable")
+                back = np.empty(order.size, dtype=np.int64)
+                back[order] = np.arange(order.size, dtype=np.int64)
+                yield pl.concat(pieces).gather(back)
 
-    write_parquet_groups(groups, held.schema, dest, group)
+        write_parquet_groups(groups, schema, dest, group)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return where.size
 
 
@@ -184,7 +215,8 @@ def build_pool(parsed: list[ParsedFile], work_dir: str, labelled: list[FileRef] 
                         out / "dedup.quarantine.parquet")
     del dropped
     kept_idx = kept_pos.to_numpy()
-    records = write_rows(paths, file_of[kept_idx], row_of[kept_idx], cols, out / "pool.parquet", POOL_ROW_GROUP)
+    records = write_rows(paths, file_of[kept_idx], row_of[kept_idx], cols, out / "pool.parquet", POOL_ROW_GROUP,
+                         out / ".pool-parts")
     logger.info(
         "pool: %d records -> %d after dedup (%s) in %.2fs (keys %.2fs, decide %.2fs, gather + write %.2fs)",
         before, records, ", ".join(f"{k}={v}" for k, v in stats.items()), time.perf_counter() - t0,

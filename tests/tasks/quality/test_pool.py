@@ -139,8 +139,10 @@ def test_gather_rows_takes_rows_in_the_asked_order(tmp_path):
     assert gather_rows(paths, np.array([], dtype=np.int64), np.array([], dtype=np.int64), ["v"]).height == 0
 
 
-def test_write_rows_writes_the_gathered_rows_in_row_groups(tmp_path):
+def test_write_rows_writes_the_gathered_rows_in_row_groups(tmp_path, monkeypatch):
     import pyarrow.parquet as pq
+
+    import tasks.quality.pool as pool_mod
 
     frames = _synthetic(n_files=2, rows=25)
     paths = []
@@ -150,11 +152,13 @@ def test_write_rows_writes_the_gathered_rows_in_row_groups(tmp_path):
     rng = np.random.default_rng(1)
     file_idx, row_idx = rng.integers(0, 2, 30), rng.integers(0, 25, 30)
     want = gather_rows(paths, file_idx, row_idx, frames[0].columns)
-    assert write_rows(paths, file_idx, row_idx, frames[0].columns, tmp_path / "a.parquet", 7) == 30
+    assert write_rows(paths, file_idx, row_idx, frames[0].columns, tmp_path / "a.parquet", 7, tmp_path / "s") == 30
+    assert not (tmp_path / "s").exists()
     assert pl.read_parquet(tmp_path / "a.parquet").equals(want)
     meta = pq.ParquetFile(tmp_path / "a.parquet").metadata
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [7, 7, 7, 7, 2]
-    write_rows(paths, file_idx, row_idx, frames[0].columns, tmp_path / "b.parquet", 7)
+    monkeypatch.setattr(pool_mod, "PART_GROUP", 3)  # slices across the parts' row groups
+    write_rows(paths, file_idx, row_idx, frames[0].columns, tmp_path / "b.parquet", 7, tmp_path / "s")
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
 
 
