@@ -37,8 +37,8 @@ CV_PREDICTIONS = REPO / "eval" / "risk" / "dev_cv_predictions.jsonl"
 SEED = 17
 FOLDS = 5
 RISK_CLASSES = ["high", "medium", "low"]
-VERSION = "risk.v3.1"  # the model file's version; the labeller version is this + the lexicon's
-SPEC_VERSION = "specialty.v3.1"
+VERSION = "risk.v4"  # the model file's version; the labeller version is this + the lexicon's
+SPEC_VERSION = "specialty.v4"
 ORDERS = (3, 6)  # byte n-grams: a Chinese character / bigram; English trigrams / 6-grams
 BITS = 16
 LAM_RISK = 3e-4
@@ -47,6 +47,8 @@ MIN_DF = 2
 STEPS = 200
 STEPS_DEFAULT = STEPS
 PRUNE = 1e-3  # |weight| below this in every head -> bucket not shipped
+THRESHOLDS = np.round(np.arange(0.10, 0.601, 0.025), 3)  # P(high) thresholds tried on dev (CV)
+TARGETS = {"recall_high": 0.9, "precision_high": 0.8, "accuracy": 0.8}  # issue 17 (frozen test)
 TOP_BUCKETS = 2000  # per head: only the largest n-gram weights are kept (speed; applied inside CV too)
 
 
@@ -73,13 +75,20 @@ def fit(x: rm.Sparse, y: np.ndarray, n_classes: int, n_feat: int, lam: float, mi
     """Multinomial logistic regression (L2) by full-batch Adam; returns (W[n_feat, C], bias[C]).
 
     Only features in at least ``min_df`` training rows are fitted (the rest keep weight 0); they
-    are renumbered densely first so each step touches only those."""
+    are renumbered densely first so each step touches only those. The two products of a step
+    (scores X·W, gradient Xᵀ·G) are scipy CSR products (scipy comes with great-expectations;
+    training only, inference is numpy): v3.1's per-class ``np.bincount`` took ~5 min per run on
+    966 dev questions, too slow for the ~4,500 of v4."""
+    from scipy import sparse
+
     allowed = np.flatnonzero(_doc_freq(x, n_feat) >= min_df)
     keep = np.isin(x.cols, allowed)
     cols = np.searchsorted(allowed, x.cols[keep])
     vals = x.vals[keep].astype(np.float64)
     rows = np.repeat(np.arange(x.n_rows), np.diff(x.indptr))[keep]
     m = allowed.size
+    xm = sparse.csr_matrix((vals, (rows, cols)), shape=(x.n_rows, m))
+    xt = xm.T.tocsr()
     onehot = np.eye(n_classes)[y]
     w = np.zeros((m, n_classes))
     b = np.log(np.bincount(y, minlength=n_classes) + 1.0)
@@ -87,9 +96,9 @@ def fit(x: rm.Sparse, y: np.ndarray, n_classes: int, n_feat: int, lam: float, mi
     mw, vw, mb, vb = np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)
     b1, b2, eps = 0.9, 0.999, 1e-8
     for t in range(1, steps + 1):
-        z = np.stack([np.bincount(rows, weights=vals * w[cols, j], minlength=x.n_rows) for j in range(n_classes)], 1) + b
+        z = xm @ w + b
         g = (softmax(z) - onehot) / x.n_rows  # d mean loss / d z
-        gw = np.stack([np.bincount(cols, weights=vals * g[rows, j], minlength=m) for j in range(n_classes)], 1)
+        gw = xt @ g
         gw += 2 * lam * w
         gb = g.sum(axis=0)
         mw = b1 * mw + (1 - b1) * gw
@@ -145,6 +154,21 @@ def folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
     return fold
 
 
+def target_ratio(f: dict) -> float:
+    """How near a point is to the issue's targets: the smallest of recall / 0.9, precision / 0.8
+    and accuracy / 0.8 (1.0 = every target met)."""
+    return min(f["recall_high"] / TARGETS["recall_high"], f["precision_high"] / TARGETS["precision_high"],
+               f["accuracy"] / TARGETS["accuracy"])
+
+
+def choose_threshold(rows: list[tuple[float, dict]]) -> float:
+    """The P(high) threshold nearest the targets on dev (CV): the largest ``target_ratio``
+    (rounded to 3 places), ties to the higher recall. v3.1 took the most accurate point, which sat
+    at the high end of the curve (recall 0.77, precision 0.75) although the issue asks for recall
+    0.9 first; the worst ratio weighs the shortfall of each target the same."""
+    return max(rows, key=lambda r: (round(target_ratio(r[1]), 3), r[1]["recall_high"]))[0]
+
+
 def risk_figures(y: np.ndarray, pred: np.ndarray) -> dict:
     """High recall / precision and 3-class accuracy."""
     tp = np.sum((y == 0) & (pred == 0))
@@ -174,15 +198,22 @@ def rule_features(dev: pl.DataFrame) -> tuple[list[list[str]], list[str]]:
 
 def with_extra(x: rm.Sparse, extra: list[list[str]], names: list[str], n_feat: int, scale: float = 1.0) -> rm.Sparse:
     """Append binary columns (``n_feat + names.index(name)``) to the n-gram features."""
-    cols, vals, indptr = [], [], [0]
-    for r in range(x.n_rows):
-        cols.extend(x.cols[x.indptr[r] : x.indptr[r + 1]].tolist())
-        vals.extend(x.vals[x.indptr[r] : x.indptr[r + 1]].tolist())
-        for name in extra[r]:
-            cols.append(n_feat + names.index(name))
-            vals.append(scale)
-        indptr.append(len(cols))
-    return rm.Sparse(np.array(indptr), np.array(cols, dtype=np.int64), np.array(vals, dtype=np.float32), x.n_rows)
+    index = {n: i for i, n in enumerate(names)}
+    n_extra = np.array([len(e) for e in extra], dtype=np.int64)
+    extra_cols = np.array([n_feat + index[n] for e in extra for n in e], dtype=np.int64)
+    counts = np.diff(x.indptr) + n_extra
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    cols = np.empty(indptr[-1], np.int64)
+    vals = np.empty(indptr[-1], np.float32)
+    # each row: its n-gram non-zeros, then its extra columns
+    row_of_ngram = np.repeat(np.arange(x.n_rows), np.diff(x.indptr))
+    pos = indptr[row_of_ngram] + (np.arange(x.cols.size) - x.indptr[row_of_ngram])
+    cols[pos], vals[pos] = x.cols, x.vals
+    row_of_extra = np.repeat(np.arange(x.n_rows), n_extra)
+    start = np.concatenate([[0], np.cumsum(n_extra)])
+    epos = indptr[row_of_extra] + np.diff(x.indptr)[row_of_extra] + (np.arange(extra_cols.size) - start[row_of_extra])
+    cols[epos], vals[epos] = extra_cols, scale
+    return rm.Sparse(indptr, cols, vals, x.n_rows)
 
 
 def group_report(dev: pl.DataFrame, pred: list[str], spec_pred: list[str]) -> dict:
@@ -222,11 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{dev.height} dev questions; {FOLDS}-fold CV (seed {SEED}); orders {ORDERS}, 2**{BITS} buckets", flush=True)
     p_risk = cv_probs(xr, y_risk, 3, n_risk, LAM_RISK, MIN_DF, fold, STEPS)
     forced = np.array([any(f in labels.FORCED_HIGH_RULES for f in fs) for fs in fired])
-    rows = [(float(t), risk_figures(y_risk, decide_risk(p_risk, t, forced)))
-            for t in np.round(np.arange(0.2, 0.61, 0.05), 2)]
+    rows = [(float(t), risk_figures(y_risk, decide_risk(p_risk, t, forced))) for t in THRESHOLDS]
+    print("precision / recall trade-off on dev (CV), high = forced rule or P(high) >= t:")
     for t, f in rows:
-        print(f"  P(high) >= {t:.2f}: {fmt(f)}")
-    t_high, _ = max(rows, key=lambda r: (round(r[1]["accuracy"], 3), r[1]["recall_high"]))
+        print(f"  P(high) >= {t:.3f}: {fmt(f)}  (worst target ratio {target_ratio(f):.3f})")
+    t_high = choose_threshold(rows)
     lex_class = labels.label_specialty_lexicon(
         dev.select(pl.col("question").alias(schema.QUESTION), pl.lit(None, dtype=pl.String).alias(schema.SPECIALTY)).lazy()
     ).collect()[schema.SPECIALTY].to_list()
@@ -235,8 +266,16 @@ def main(argv: list[str] | None = None) -> int:
     n_spec = n_feat + len(spec_names)
     p_spec = cv_probs(xs, y_spec, len(spec_classes), n_spec, LAM_SPEC, MIN_DF, fold, STEPS)
     oof_risk = [RISK_CLASSES[i] for i in decide_risk(p_risk, t_high, forced)]
-    oof_spec = [lex if lex in labels.SPECIFIC_SPECIALTIES and spec_classes[i] in ("internal_medicine", "other")
-                else spec_classes[i] for i, lex in zip(p_spec.argmax(axis=1), lex_class, strict=True)]
+    raw_spec = [spec_classes[i] for i in p_spec.argmax(axis=1)]
+    over_spec = [lex if lex in labels.SPECIFIC_SPECIALTIES and s in ("internal_medicine", "other") else s
+                 for s, lex in zip(raw_spec, lex_class, strict=True)]
+    gold_spec = dev["specialty"].to_list()
+    acc_raw, acc_over = (float(np.mean([a == g for a, g in zip(p, gold_spec, strict=True)])) for p in (raw_spec, over_spec))
+    # the keyword override (a specific lexicon class beats a generic model answer) was added in v3
+    # for classes with few dev examples; kept only while dev (CV) says it helps
+    override = acc_over > acc_raw
+    print(f"specialty dev (CV): model {acc_raw:.3f}, with the keyword override {acc_over:.3f} -> override {override}")
+    oof_spec = over_spec if override else raw_spec
     cv = group_report(dev, oof_risk, oof_spec)
     print(f"chosen threshold {t_high}; dev (CV):")
     for g, f in cv.items():
@@ -252,7 +291,10 @@ def main(argv: list[str] | None = None) -> int:
         version=VERSION, orders=ORDERS, bits=BITS, buckets=keep.astype(np.uint32),
         heads={"risk": (RISK_CLASSES, w_risk[keep], b_risk), "specialty": (spec_classes, w_spec[keep], b_spec)},
         meta={"lexicon_version": labels.RISK_LEXICON_VERSION, "t_high": t_high,
+              "threshold_rule": "largest min(recall/0.9, precision/0.8, accuracy/0.8) on dev (CV)",
+              "threshold_curve": [{"t_high": t, **{k: round(float(v), 4) for k, v in f.items()}} for t, f in rows],
               "forced_high": sorted(labels.FORCED_HIGH_RULES), "specialty_version": SPEC_VERSION,
+              "specialty_lexicon_override": bool(override),
               "rule_features": rule_names, "rule_weights": np.round(w_risk[n_feat:], 5).tolist(),
               "specialty_features": spec_names, "specialty_weights": np.round(w_spec[n_feat:], 5).tolist(),
               "trained_on": sorted(p.name for p in DATA_DIR.glob("dev_*.jsonl")),

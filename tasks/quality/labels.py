@@ -488,8 +488,11 @@ def risk_rule_exprs(lexicon: dict | None = None) -> dict[str, pl.Expr]:
 # fires the level is high whatever the model says. On dev (CV) this changed nothing measurable
 # (recall 0.762 -> 0.783, precision 0.735 -> 0.737, accuracy 0.788 -> 0.792) and it keeps short
 # guideline questions ("Can I breastfeed while on codeine?") from being talked down by n-grams.
+# risk.v4 adds a serious reaction after a drug (high.adverse_reaction: blisters, mouth sores,
+# jaundice, facial swelling, breathing difficulty after taking X), which the v3.1 model talked down
+# to low in a short question with no "I"; it fires on no dev question, so dev (CV) is unchanged.
 FORCED_HIGH_RULES = frozenset({"high.self_harm", "high.poisoning", "high.pregnancy_lactation", "high.dosing",
-                               "high.pediatric"})
+                               "high.pediatric", "high.adverse_reaction"})
 
 
 def rule_feature_names(lexicon: dict | None = None) -> list[str]:
@@ -728,7 +731,9 @@ def label_specialty(lf: pl.LazyFrame) -> pl.LazyFrame:
     else:
         best = pl.col(z).arr.arg_max()
     classified = best.replace_strict(dict(enumerate(classes)), return_dtype=pl.String)
-    if feats:  # a specific keyword class beats a generic model answer (rare classes: few dev examples)
+    if feats and model.meta.get("specialty_lexicon_override", True):
+        # a specific keyword class beats a generic model answer (rare classes: few dev examples);
+        # the training script keeps this only while dev (CV) says it helps
         classified = (pl.when(pl.col(_SPEC_LEX).is_in(sorted(SPECIFIC_SPECIALTIES))
                               & classified.is_in(["internal_medicine", "other"]))
                       .then(pl.col(_SPEC_LEX)).otherwise(classified))

@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
-RISK_MODEL_FILE = "risk.v3.npz"
+RISK_MODEL_FILE = "risk.v4.npz"
 
 _CHUNK_BYTES = 8 << 20  # rows are hashed in ~8 MB chunks (bounded memory, two threads)
 

@@ -62,10 +62,7 @@ def _level(question: str) -> str:
         ("Can I stop my blood pressure medication now?", "high"),
         ("我爸的降压药不吃了，改喝芹菜汁代替，可以吗？", "high"),
         ("Can I replace my insulin with cinnamon tea?", "high"),
-        # known miss of risk.v3.1: the rules fire high.medication with low.no_patient and the model
-        # calls it low (strict: the test says so when a retrain fixes it)
-        pytest.param("吃了卡马西平以后全身起水疱，嘴里也烂了", "high",
-                     marks=pytest.mark.xfail(strict=True, reason="risk.v3.1 model says low (SJS wording not in dev)")),
+        ("吃了卡马西平以后全身起水疱，嘴里也烂了", "high"),  # v3.1 said low; high.adverse_reaction forces high
         ("I started lamotrigine and now have a spreading rash with mouth sores", "high"),
         # the patient is pregnant / breastfeeding / a child
         ("怀孕两个月可以吃感冒药吗？", "high"),
@@ -125,8 +122,11 @@ def test_hard_cases_do_not_fire(question, not_rule):
         ("胃病好几年了，老是反酸，我不想死，这个能治好吗？", "medium"),
         ("I've had reflux for years and I don't want to die of cancer - should I get an endoscopy?", "medium"),
         ("患者，男，60岁，慢性咳嗽咳痰12年，活动后轻度气短，最可能的诊断是？", "medium"),
-        ("A 64-year-old man with long-standing COPD has mild shortness of breath on climbing stairs. "
-         "Which inhaler is most appropriate for maintenance?", "medium"),
+        # known miss of risk.v4: the rules say medium, but the threshold chosen for recall (P(high)
+        # >= 0.2, nearest the targets on dev CV) takes the model's P(high) 0.23 as high
+        pytest.param("A 64-year-old man with long-standing COPD has mild shortness of breath on climbing stairs. "
+                     "Which inhaler is most appropriate for maintenance?", "medium",
+                     marks=pytest.mark.xfail(strict=True, reason="risk.v4 recall-first threshold: P(high) 0.23 >= 0.2")),
     ],
 )
 def test_hard_cases_are_medium(question, level):
@@ -135,6 +135,36 @@ def test_hard_cases_are_medium(question, level):
     rules = labels.label_risk_rules(_frame([question])).collect()[schema.RISK_LEVEL].item()
     assert rules == level
     assert _level(question) != "high"
+
+
+@pytest.mark.parametrize(
+    ("question", "rule", "fires"),
+    [
+        # a serious reaction after a drug, with or without "I"
+        ("吃了卡马西平以后全身起水疱，嘴里也烂了", "high.adverse_reaction", True),
+        ("My lips swelled up and I had trouble breathing after taking amoxicillin", "high.adverse_reaction", True),
+        ("What are the common side effects of amoxicillin?", "high.adverse_reaction", False),
+        # a child as the patient vs a child merely mentioned
+        ("我儿子3岁，咳嗽两天了", "high.pediatric", True),
+        ("婴儿奶粉里的乳糖成年人喝了会腹泻吗？", "high.pediatric", False),
+        ("婴儿奶粉里的乳糖成年人喝了会腹泻吗？", "high.pediatric_child", False),
+        # a negated red flag does not fire, the same red flag stated does
+        ("I have had a mild cough for a week, no shortness of breath", "high.breathing", False),
+        ("I have had a mild cough for a week and now I'm having shortness of breath", "high.breathing", True),
+        # in a flattened dialogue the patient's own complaint fires, the doctor's question does not
+        ("Doctor: What brings you in today? Patient: I have chest pain and I feel short of breath.",
+         "high.acute_presentation", True),
+        ("Doctor: Any chest pain or shortness of breath? Patient: No, just a runny nose for two days.",
+         "high.acute_presentation", False),
+        ("病人：我现在胸口闷，喘不上气。 医生：多久了？", "high.breathing", True),
+        ("病人：鼻塞流涕两天了。 医生：有没有胸闷、喘不上气？ 病人：没有。", "high.breathing", False),
+    ],
+)
+def test_context_rules_v4(question, rule, fires):
+    """risk.v4's rules: a serious drug reaction; who the patient is; negation; the patient's own
+    complaint now in a dialogue (own_complaint_now) vs a red flag only in the doctor's turn."""
+    reasons = labels.label_risk_rules(_frame([question])).collect()[schema.RISK_REASONS].item().to_list()
+    assert (rule in reasons) is fires, reasons
 
 
 def test_same_symptom_is_high_when_acute_and_the_patient_is_now():
