@@ -202,6 +202,7 @@ class RowLabeller:
         self.rule_w = {f: np.asarray(wr[i], np.float64) for i, f in enumerate(feats)}
         self.forced = set(m.meta.get("forced_high", []))
         self.t_high = float(m.meta["t_high"])
+        self.spec_override = bool(m.meta.get("specialty_lexicon_override", True))
         # specialty
         sl = self.spec_lex
         self.departments = [(d["specialty"], d.get("zh", []), [_rx(p) for p in L._patterns(d)]) for d in sl["departments"]]
@@ -306,7 +307,8 @@ class RowLabeller:
         classes = self.heads["specialty"][0]
         logits = z + self.spec_w.get(lex_class, 0.0) if self.spec_w else z
         out = classes[int(np.argmax(logits))]
-        if self.spec_w and lex_class in self.L.SPECIFIC_SPECIALTIES and out in ("internal_medicine", "other"):
+        if (self.spec_w and self.spec_override and lex_class in self.L.SPECIFIC_SPECIALTIES
+                and out in ("internal_medicine", "other")):
             out = lex_class
         return out
 
