@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.scripts import load_script
 
 
 def _harness():
-    spec = importlib.util.spec_from_file_location("reward_eval", REPO / "eval" / "reward_eval.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("eval/reward_eval.py")
 
 
 def test_harness_scores_dev_and_counts_add_up(tmp_path):

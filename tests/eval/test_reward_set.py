@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
+
+from tests.support.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "eval" / "reward" / "data"
 
 
 def _build_module():
-    spec = importlib.util.spec_from_file_location("build_set", REPO / "eval" / "reward" / "build_set.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("eval/reward/build_set.py")
 
 
 def test_files_match_sha256sums():

@@ -6,22 +6,20 @@ consistency with the blind labels and with the corrected dev files. Only dev fil
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 
 import pytest
 
+from tests.support.scripts import load_script
+
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "eval" / "risk" / "data"
 
 
 def _agreement():
-    spec = importlib.util.spec_from_file_location("risk_agreement", REPO / "eval" / "risk_agreement.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("eval/risk_agreement.py")
 
 
 def test_cohen_kappa_matches_hand_computed_values():

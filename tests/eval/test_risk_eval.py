@@ -7,21 +7,19 @@ The harness is exercised on small files written here; the frozen test split is o
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+
+from tests.support.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "eval" / "risk" / "data"
 
 
 def _harness():
-    spec = importlib.util.spec_from_file_location("risk_eval", REPO / "eval" / "risk_eval.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("eval/risk_eval.py")
 
 
 def test_frozen_test_files_match_recorded_sha256():

@@ -3,20 +3,14 @@ deterministic fit, on tiny inputs written here (the dev split is not read)."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import polars as pl
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.scripts import load_script
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("train_risk", REPO / "eval" / "train_risk.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("eval/train_risk.py")
 
 
 def test_threshold_is_the_point_nearest_the_targets_not_the_most_accurate():

@@ -6,7 +6,6 @@ tests check structure, counts, the cache, the frozen-split check and that the ke
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import logging
 import os
@@ -14,15 +13,13 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.scripts import load_script
+
 KEY = "sk-medprep-eval-never-written-91c2"
 
 
 def _harness():
-    spec = importlib.util.spec_from_file_location("verifier_eval", REPO / "eval" / "verifier_eval.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("eval/verifier_eval.py")
 
 
 def _write(path: Path, rows: list[dict]) -> None:
