@@ -13,6 +13,7 @@ from expectations.thresholds import MAX_QUARANTINE_SHARE, check_max_quarantine_s
 from tasks.core import report
 from tasks.core.locking import output_lock
 from tasks.core.logs import log
+from tasks.core.memory import bound_allocators
 from tasks.core.runner import make_task_runner
 from tasks.export.datacard import card_context
 from tasks.export.lineage import record_lineage
@@ -27,6 +28,8 @@ from tasks.quality.decontam import decontaminate, resolve_benchmarks_dir
 from tasks.quality.gate import check_quarantine_share, run_gate
 from tasks.quality.pool import build_pool, dedup_keys_file, label_file
 from tasks.sample import SampleConfig, sample_pool
+
+bound_allocators()  # before the task runner's threads exist: see tasks/core/memory.py
 
 
 def _version() -> str:

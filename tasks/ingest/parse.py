@@ -11,6 +11,7 @@ from prefect import task
 from tasks.core import schema as S
 from tasks.core.caching import FILES
 from tasks.core.logs import log
+from tasks.core.memory import bound_allocators
 from tasks.core.results import FileRef, ParsedFile
 from tasks.core.storage import PARQUET_OPTS, atomic_path, write_parquet
 from tasks.ingest.readers import format_of, iter_records, original_records
@@ -107,6 +108,7 @@ def write_parsed(source: str | SourceSpec, path: str, relpath: str, dest: Path) 
 @task(name="parse-file", cache_policy=FILES, persist_result=True)
 def parse_file(found: dict, work_dir: str, custom_sources: list[dict] | str | None = None) -> ParsedFile:
     """Parse one detected file into work_dir as Parquet (records + quarantine)."""
+    bound_allocators()  # a Dask worker process has not imported the flow
     # the run's own registry, built here from the same parameter: a worker process of a
     # distributed task runner needs nothing from the flow's process
     spec = build_registry(custom_sources)[found["source"]]

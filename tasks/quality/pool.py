@@ -16,6 +16,7 @@ from tasks.core import schema as S
 from tasks.core.caching import FILES
 from tasks.core.errors import BadFileError
 from tasks.core.logs import log
+from tasks.core.memory import bound_allocators
 from tasks.core.results import FileRef, ParsedFile, Pool
 from tasks.core.storage import write_parquet, write_parquet_groups
 
@@ -63,6 +64,7 @@ def label_file(parsed: ParsedFile, work_dir: str) -> FileRef:
     labelling (the costliest per-row work) fans out over a distributed task runner's workers.
 
     Labels are per row, so labelling files apart gives the same rows as labelling their union."""
+    bound_allocators()  # a Dask worker process has not imported the flow
     t0 = time.perf_counter()
     src = Path(parsed.records_file.path)
     dest = Path(work_dir) / "labelled" / src.name
@@ -78,6 +80,7 @@ def dedup_keys_file(labelled: FileRef, work_dir: str) -> FileRef:
     """One labelled file's dedup keys (``tasks.quality.dedup.row_keys``: ranking columns, exact-key
     hash, MinHash band keys) into ``work_dir/dedup-keys``: one task per file, so the text
     normalisation and shingling fan out like labelling; only the small keys meet in one process."""
+    bound_allocators()  # a Dask worker process has not imported the flow
     from tasks.quality.dedup import row_keys
 
     t0 = time.perf_counter()
