@@ -51,7 +51,7 @@ def cohen_kappa(first: list[str], second: list[str]) -> float:
     n = len(first)
     if n == 0 or n != len(second):
         raise ValueError("two non-empty label lists of equal length are needed")
-    observed = sum(a == b for a, b in zip(first, second)) / n
+    observed = raw_agreement(first, second)
     ca, cb = Counter(first), Counter(second)
     expected = sum(ca[k] * cb[k] for k in set(ca) | set(cb)) / (n * n)
     return float("nan") if expected == 1 else (observed - expected) / (1 - expected)

@@ -30,10 +30,6 @@ def _spec(source: str | SourceSpec) -> SourceSpec:
 GROUP_BYTES = 16 << 20
 
 
-def _estimated_bytes(frame: pl.DataFrame) -> int:
-    return int(frame.estimated_size())
-
-
 def iter_parsed(source: str | SourceSpec, path: str, relpath: str):
     """Read and parse one file batch by batch -> (canonical records, quarantined records) per batch.
 
@@ -47,7 +43,7 @@ def iter_parsed(source: str | SourceSpec, path: str, relpath: str):
     size = 0
     for raw, reader_bad in iter_records(Path(path), dict(spec.read_schema), spec.encoding, fmt):
         group.append((raw, reader_bad))
-        size += _estimated_bytes(raw)
+        size += raw.estimated_size()
         if size >= GROUP_BYTES:
             yield from _parse_group(spec, group, relpath, originals)
             group, size = [], 0

@@ -737,7 +737,7 @@ DECONTAM = ContentCache(dirs=("benchmarks_dir",))
 
 def _quarantine(bad: pl.DataFrame) -> pl.DataFrame:
     """Contaminated records in the quarantine schema (raw = id/question/answer JSON, as dedup's)."""
-    from tasks.quality.dedup import _quarantine as dedup_quarantine
+    from tasks.quality.dedup import quarantine as dedup_quarantine
 
     return dedup_quarantine(bad).cast(S.QUARANTINE_SCHEMA)
 

@@ -31,7 +31,7 @@ NEAR_THRESHOLD = 0.9
 NUM_PERM = 128
 SEED = 0
 _RANK = "__dedup_rank"
-_POS = "__dedup_pos"
+POS = "__dedup_pos"
 NO_REASONING = "__dedup_no_reasoning"
 ANSWER_LEN = "__dedup_answer_len"
 # the exact key (normalised question + answer) as two independent 64-bit hashes: a 128-bit key
@@ -261,9 +261,9 @@ def row_keys(frame: pl.DataFrame | pl.LazyFrame, *, near_threshold: float = NEAR
 def _ranked(keys: pl.DataFrame) -> pl.DataFrame:
     """Keys with a position column and the preference rank (0 = best), sorted by rank."""
     order = [NO_REASONING, schema.QUALITY_SCORE, ANSWER_LEN, schema.ID, schema.SOURCE, schema.SOURCE_FILE,
-             schema.SOURCE_ROW, _POS]
+             schema.SOURCE_ROW, POS]
     return (
-        keys.with_row_index(_POS)
+        keys.with_row_index(POS)
         .sort(order, descending=[False, True, True, False, False, False, False, False], nulls_last=True)
         .with_row_index(_RANK)
     )
@@ -288,14 +288,14 @@ def decide(
         pl.col(schema.ID).first().over(*EXACT).alias("__exact_of"),
     )
     exact_dropped = ranked.filter(~pl.col("__first")).select(
-        _POS, pl.format("exact_duplicate_of:{}", pl.col("__exact_of")).alias(schema.REASON)
+        POS, pl.format("exact_duplicate_of:{}", pl.col("__exact_of")).alias(schema.REASON)
     )
     band_cols = [c for c in keys.columns if c.startswith(BAND)]
-    survivors = ranked.filter(pl.col("__first")).select(_POS, schema.ID, *band_cols)  # still in rank order
+    survivors = ranked.filter(pl.col("__first")).select(POS, schema.ID, *band_cols)  # still in rank order
     del ranked
     t1 = time.perf_counter()
 
-    pos = survivors[_POS].to_numpy()
+    pos = survivors[POS].to_numpy()
     dup_idx, info = _near_duplicates(
         survivors.select(band_cols).to_numpy(), lambda idx: digests_of(pos[idx]),
         threshold=near_threshold, num_perm=num_perm,
@@ -304,11 +304,11 @@ def decide(
     near_mask = pl.Series(dup_idx >= 0)
     near_of = pl.Series(np.where(dup_idx >= 0, dup_idx, 0)).cast(pl.UInt32)
     survivors = survivors.select(
-        _POS, pl.when(near_mask).then(pl.format("near_duplicate_of:{}", ids.gather(near_of))).alias(schema.REASON)
+        POS, pl.when(near_mask).then(pl.format("near_duplicate_of:{}", ids.gather(near_of))).alias(schema.REASON)
     )
     near_dropped = survivors.filter(pl.col(schema.REASON).is_not_null())
-    kept_pos = survivors.filter(pl.col(schema.REASON).is_null())[_POS].sort()
-    reasons = pl.concat([exact_dropped, near_dropped]).sort(_POS)
+    kept_pos = survivors.filter(pl.col(schema.REASON).is_null())[POS].sort()
+    reasons = pl.concat([exact_dropped, near_dropped]).sort(POS)
     stats = {
         "input": keys.height,
         "exact_dropped": exact_dropped.height,
@@ -345,8 +345,6 @@ def quarantine(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-_quarantine = quarantine  # the name decontam imports
-
 
 def dedup(
     df: pl.DataFrame, *, near_threshold: float = NEAR_THRESHOLD, num_perm: int = NUM_PERM, seed: int = SEED
@@ -361,6 +359,6 @@ def dedup(
         near_threshold=near_threshold, num_perm=num_perm,
     )
     stats["seed"] = seed
-    dropped = (df.select([c for c in QUARANTINE_INPUTS if c in df.columns]).gather(reasons[_POS])
+    dropped = (df.select([c for c in QUARANTINE_INPUTS if c in df.columns]).gather(reasons[POS])
                .with_columns(reasons[schema.REASON]))
     return df.gather(kept_pos), quarantine(dropped), stats

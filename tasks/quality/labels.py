@@ -361,14 +361,6 @@ def regex_anchors(pattern: str) -> tuple[str, ...]:
     return tuple(sorted(a for a in found if not any(b != a and b in a for b in found)))
 
 
-def all_literals(lexicon: dict) -> list[str]:
-    """Every literal of the risk lexicon's rules and contexts, for the one Aho-Corasick pass."""
-    out: dict[str, None] = {}
-    for spec in _term_specs({"rules": lexicon.get("rules", []), "contexts": lexicon.get("contexts", {})}):
-        out.update(dict.fromkeys(split_terms(spec)[0]))
-    return list(out)
-
-
 def _risk_specs(lexicon: dict) -> list[dict]:
     return list(_term_specs({"rules": lexicon.get("rules", []), "contexts": lexicon.get("contexts", {})}))
 
@@ -404,6 +396,12 @@ def _hit_word(w: int) -> str:
     return f"__risk_hit_word_{w}"
 
 
+def _set_hit(lits: tuple[str, ...]) -> pl.Expr:
+    """True where the shared pass found a literal of the set ``lits`` (its bit of the hit words)."""
+    i = _literal_sets(RISK_LEXICON_VERSION)[0].index(lits)
+    return (pl.col(_hit_word(i // 64)) & pl.lit(1 << (i % 64), dtype=pl.UInt64)) != 0
+
+
 def _risk_matches(spec: dict | None) -> pl.Expr:
     """Does the (masked) text match any term of the set: a literal hit of the shared pass (a bit of
     the hit words), or one of the set's regexes."""
@@ -412,12 +410,10 @@ def _risk_matches(spec: dict | None) -> pl.Expr:
     lits, regex = split_terms(spec)
     parts = []
     if lits:
-        i = _literal_sets(RISK_LEXICON_VERSION)[0].index(lits)
-        parts.append((pl.col(_hit_word(i // 64)) & pl.lit(1 << (i % 64), dtype=pl.UInt64)) != 0)
+        parts.append(_set_hit(lits))
     for p in regex:
         if anchors := regex_anchors(p):  # the regex runs on the rows with an anchor, the rest see ""
-            i = _literal_sets(RISK_LEXICON_VERSION)[0].index(anchors)
-            has = (pl.col(_hit_word(i // 64)) & pl.lit(1 << (i % 64), dtype=pl.UInt64)) != 0
+            has = _set_hit(anchors)
             parts.append(has & pl.when(has).then(pl.col(_RISK_TMP)).otherwise(pl.lit("")).str.contains(p))
         else:
             parts.append(pl.col(_RISK_TMP).str.contains(p))

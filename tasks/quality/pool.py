@@ -176,7 +176,7 @@ def build_pool(parsed: list[ParsedFile], work_dir: str, labelled: list[FileRef] 
     :func:`dedup_keys_file`; computed here, a file at a time, when None), then the kept and
     dropped rows are gathered from the files column by column — the pool's texts are held once,
     never twice, and never with the dropped rows."""
-    from tasks.quality.dedup import _POS, NUM_PERM, QUARANTINE_INPUTS, SEED, decide, digests, quarantine, row_keys
+    from tasks.quality.dedup import NUM_PERM, POS, QUARANTINE_INPUTS, SEED, decide, digests, quarantine, row_keys
 
     logger = log()
     t0 = time.perf_counter()
@@ -212,7 +212,7 @@ def build_pool(parsed: list[ParsedFile], work_dir: str, labelled: list[FileRef] 
     t2 = time.perf_counter()
     out = Path(work_dir)
     cols = pl.read_parquet_schema(paths[0]).names()
-    drop_pos = reasons[_POS].to_numpy()
+    drop_pos = reasons[POS].to_numpy()
     dropped = gather_rows(paths, file_of[drop_pos], row_of[drop_pos], [c for c in QUARANTINE_INPUTS if c in cols])
     dup = write_parquet(quarantine(dropped.with_columns(reasons[S.REASON])).cast(S.QUARANTINE_SCHEMA),
                         out / "dedup.quarantine.parquet")
